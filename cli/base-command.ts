@@ -1,6 +1,4 @@
-import {Command, Flags} from '@oclif/core'
-
-import {UserError} from '../datasets/errors.js'
+import {Command, Errors, Flags} from '@oclif/core'
 
 /**
  * Exit codes shared by every command (documented in the README):
@@ -17,13 +15,24 @@ export abstract class BaseCommand extends Command {
 
   static override enableJsonFlag = true
 
-  /** Known user errors become one clear line; anything else too, unless --debug asks for the stack. */
+  /**
+   * Errors print as one unwrapped line ("Error: <file>: <problem>"), or as {"error": ...} with
+   * --json; the stack only with --debug. oclif's own flag and argument errors keep oclif's
+   * message, help hint and exit code 2.
+   */
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    const debug = this.argv.includes('--debug')
-    if (err.oclif?.exit !== undefined && !(err instanceof UserError)) return super.catch(err)
-    if (debug && err.stack) this.logToStderr(err.stack)
-    const message = err instanceof UserError ? err.message : `${err.message || String(err)}${debug ? '' : ' (run with --debug for details)'}`
-    return super.catch(Object.assign(new Error(message), {oclif: {exit: err.exitCode ?? EXIT.error}, skipOclifErrorHandling: false}))
+    if (err instanceof Errors.ExitError) throw err
+    const isParseError = err.oclif?.exit === EXIT.usage || err.constructor.name.endsWith('FlagError') || /Unexpected argument|Nonexistent flag|Missing required/.test(err.message)
+    if (isParseError) return super.catch(err)
+    const code = err.exitCode ?? (err.oclif?.exit && err.oclif.exit !== 0 ? err.oclif.exit : EXIT.error)
+    const firstLines = err.message.trimEnd()
+    if (this.jsonEnabled()) {
+      this.logJson({error: {code, message: firstLines}})
+    } else {
+      if (this.argv.includes('--debug') && err.stack) this.logToStderr(err.stack)
+      this.logToStderr(`Error: ${firstLines}`)
+    }
+    throw new Errors.ExitError(code)
   }
 }
 

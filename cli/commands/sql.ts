@@ -26,11 +26,15 @@ Tables: runs, phases, samples, tool_calls, processes, llm_turns, events, transcr
 
   static override flags = {db: dbFlag}
 
+  // unquoted words are joined: `agentcgroup sql SELECT count(*) FROM runs` works too
+  static override strict = false
+
   async run(): Promise<SqlResult> {
-    const {args, flags} = await this.parse(Sql)
+    const {argv, flags} = await this.parse(Sql)
+    const query = (argv as string[]).join(' ')
     const result = await withStore(flags.db, 'read', async (store) => {
       try {
-        return await store.queryColumns(args.query)
+        return await store.queryColumns(query)
       } catch (error) {
         const msg = (error as Error).message.split('\n')[0]
         throw new UserError(/read-only/i.test(msg) ? `the store is opened read-only: ${msg}` : `query failed: ${msg}`)

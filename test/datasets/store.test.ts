@@ -1,0 +1,78 @@
+import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {UserError} from '../../datasets/errors.js'
+import {emptyRunRecord, RunRecord} from '../../datasets/model.js'
+import {RUN_TABLES, SCHEMA_VERSION, TABLES} from '../../datasets/schema.js'
+import {Store} from '../../datasets/store.js'
+import {tempDir} from '../fixtures/recordings.js'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, {force: true, recursive: true})
+})
+
+function newDb(): string {
+  const d = tempDir()
+  dirs.push(d)
+  return join(d, 'store.duckdb')
+}
+
+function record(runId: string, samples = 3): RunRecord {
+  const r = emptyRunRecord({attempt: 1, dataset: 'ds', kind: 'agent', layout: 'attempt', run_id: runId, source_path: '/x', status: 'done', task_id: 't', valid: false})
+  r.samples = Array.from({length: samples}, (_, i) => ({mem_bytes: 1e6 * (i + 1), source: 'test', t_us: 1_770_000_000_000_000 + i * 1e6}))
+  r.toolCalls = [{call_id: 'c1', end_us: 2, is_sidechain: false, seq: 0, source: 'test', start_us: 1, tool: 'Bash'}]
+  return r
+}
+
+describe('the DuckDB store', () => {
+  it('creates every documented table and records the schema version', async () => {
+    const db = newDb()
+    const store = await Store.open(db)
+    const tables = await store.query("SELECT table_name FROM information_schema.tables ORDER BY table_name")
+    expect(tables.map((t) => t.table_name)).toEqual([...RUN_TABLES, 'schema_version'].sort())
+    for (const t of RUN_TABLES) {
+      const cols = await store.query('SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position', {t})
+      expect(cols.map((c) => c.column_name)).toEqual(TABLES[t].map((c) => c.name))
+    }
+    expect(await store.schemaVersion()).toBe(SCHEMA_VERSION)
+    store.close()
+    // opening again applies nothing twice
+    const again = await Store.open(db)
+    expect(await again.query('SELECT count(*)::INTEGER AS n FROM schema_version')).toEqual([{n: SCHEMA_VERSION}])
+    again.close()
+  })
+
+  it('replaces a run atomically and leaves it intact when a replacement fails', async () => {
+    const store = await Store.open(newDb())
+    await store.replaceRun(record('ds/t/attempt_1', 3))
+    await store.replaceRun(record('ds/t/attempt_1', 5))
+    expect(await store.query("SELECT count(*)::INTEGER AS n FROM samples")).toEqual([{n: 5}])
+    const bad = record('ds/t/attempt_1', 7)
+    ;(bad.toolCalls[0] as unknown as Record<string, unknown>).no_such_column = 1
+    await expect(store.replaceRun(bad)).rejects.toThrow(/no column no_such_column/)
+    expect(await store.query("SELECT count(*)::INTEGER AS n FROM samples")).toEqual([{n: 5}])
+    expect(await store.query("SELECT count(*)::INTEGER AS n FROM runs")).toEqual([{n: 1}])
+    store.close()
+  })
+
+  it('refuses a store written by a newer agentcgroup', async () => {
+    const db = newDb()
+    const store = await Store.open(db)
+    await store.query('INSERT INTO schema_version VALUES (99, 0, $d)', {d: 'from the future'})
+    store.close()
+    await expect(Store.open(db)).rejects.toThrow(/schema version 99 is newer/)
+    await expect(Store.open(db, {readOnly: true})).rejects.toThrow(/schema version 99 is newer/)
+  })
+
+  it('gives one clear error for a missing store, a non-store file and a read-only write', async () => {
+    const db = newDb()
+    await expect(Store.open(db, {readOnly: true})).rejects.toThrow(new UserError(`${db}: no store here (import or record runs first, or pass --db)`))
+    const w = await Store.open(db)
+    w.close()
+    const r = await Store.open(db, {readOnly: true})
+    await expect(r.replaceRun(record('ds/t/attempt_1'))).rejects.toThrow(/opened read-only/)
+    r.close()
+  })
+})
