@@ -23,7 +23,8 @@ export class RecordingError extends UserError {
 
   constructor(where: RecordingErrorWhere, problem: string) {
     const loc = where.line === undefined ? where.file : `${where.file}:${where.line}`
-    super(`${loc}: ${where.field ? `${where.field}: ` : ''}${problem}`)
+    // one line whatever the problem text quotes from the recording
+    super(`${loc}: ${where.field ? `${where.field}: ` : ''}${problem.replace(/\s*[\r\n]+\s*/g, ' ')}`)
     this.name = 'RecordingError'
     this.file = where.file
     this.line = where.line

@@ -34,6 +34,9 @@ export interface RunRow {
   error?: string | null
   notes?: string | null
   imported_at_us?: number | null
+  claude_time_s?: number | null
+  pull_time_s?: number | null
+  permission_fix_time_s?: number | null
 }
 
 export type RunStatus = 'done' | 'failed' | 'timeout' | 'interrupted' | 'oom_killed' | 'not_started'

@@ -55,6 +55,10 @@ export const TABLES = {
     ['error', 'VARCHAR', 'error message of a failed run'],
     ['notes', 'VARCHAR', 'import notes (fallbacks taken, clock assumptions)'],
     ['imported_at_us', 'BIGINT', 'when this row was written'],
+    // added in schema version 2 (appended: older stores get them at the end too)
+    ['claude_time_s', 'DOUBLE', "the paper runner's claude_time: `podman run -d` through teardown, seconds"],
+    ['pull_time_s', 'DOUBLE', "the paper runner's pull_time (a re-check, not the real pull), seconds"],
+    ['permission_fix_time_s', 'DOUBLE', "the paper runner's chown + commit of /testbed, seconds"],
   ]),
   phases: cols([
     ['run_id', 'VARCHAR', ''],
@@ -164,6 +168,11 @@ export const MIGRATIONS: Migration[] = [
     description: 'runs, phases, samples, tool_calls, processes, llm_turns, events, transcripts',
     sql: RUN_TABLES.map((t) => createTableSql(t)),
     version: 1,
+  },
+  {
+    description: "runs: the paper runner's claude_time, pull_time and permission_fix_time",
+    sql: ['claude_time_s', 'pull_time_s', 'permission_fix_time_s'].map((c) => `ALTER TABLE runs ADD COLUMN IF NOT EXISTS ${c} DOUBLE`),
+    version: 2,
   },
 ]
 

@@ -123,13 +123,13 @@ export function parseClaudeTranscript(file: string, text: string): ParsedTranscr
         continue
       }
       if (!Array.isArray(content)) continue
-      for (const block of content as Rec[]) {
+      for (const [j, block] of (content as Rec[]).entries()) {
         if (block?.type === 'text' && sidechain && thread === uuid && !rootTask.has(uuid)) {
           rootTask.set(uuid, findTaskForPrompt(calls, String(block.text ?? '')))
         }
         if (block?.type !== 'tool_result') continue
         const id = block.tool_use_id
-        if (typeof id !== 'string') throw new RecordingError({field: 'message.content[].tool_use_id', file, line: lineNo}, 'tool_result without a tool_use_id')
+        if (typeof id !== 'string') throw new RecordingError({field: `message.content[${j}].tool_use_id`, file, line: lineNo}, 'tool_result without a tool_use_id')
         const open = calls.get(id)
         if (!open) continue
         const row = open.row
@@ -148,6 +148,14 @@ export function parseClaudeTranscript(file: string, text: string): ParsedTranscr
       if (model && !sidechain) models.set(model, (models.get(model) ?? 0) + 1)
       const msgId = typeof message.id === 'string' ? message.id : `line-${lineNo}`
       const usage = (message.usage ?? {}) as Rec
+      // counts go to BIGINT columns: a float or a 1e30 would fail the whole write, not this line
+      const tokens = (key: string): unknown => {
+        const v = usage[key]
+        if (typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) {
+          throw new RecordingError({field: `message.usage.${key}`, file, line: lineNo}, `not a token count: ${v}`)
+        }
+        return v
+      }
       let acc = turns.get(msgId)
       if (!acc) {
         acc = {
@@ -166,19 +174,21 @@ export function parseClaudeTranscript(file: string, text: string): ParsedTranscr
       }
       const row = acc.row
       row.end_us = Math.max(row.end_us ?? tUs, tUs)
-      row.input_tokens = maxNum(row.input_tokens, usage.input_tokens)
-      row.output_tokens = maxNum(row.output_tokens, usage.output_tokens)
-      row.cache_read_tokens = maxNum(row.cache_read_tokens, usage.cache_read_input_tokens)
-      row.cache_creation_tokens = maxNum(row.cache_creation_tokens, usage.cache_creation_input_tokens)
+      row.input_tokens = maxNum(row.input_tokens, tokens('input_tokens'))
+      row.output_tokens = maxNum(row.output_tokens, tokens('output_tokens'))
+      row.cache_read_tokens = maxNum(row.cache_read_tokens, tokens('cache_read_input_tokens'))
+      row.cache_creation_tokens = maxNum(row.cache_creation_tokens, tokens('cache_creation_input_tokens'))
       if (typeof message.stop_reason === 'string') row.stop_reason = message.stop_reason
     }
     if (!Array.isArray(content)) continue
-    for (const block of content as Rec[]) {
+    for (const [j, block] of (content as Rec[]).entries()) {
       if (block?.type !== 'tool_use') continue
       const id = block.id
       const name = block.name
       if (typeof id !== 'string' || typeof name !== 'string') {
-        throw new RecordingError({field: 'message.content[].id', file, line: lineNo}, 'tool_use without a string id and name')
+        // name the field that is wrong, at its block index
+        const key = typeof id !== 'string' ? 'id' : 'name'
+        throw new RecordingError({field: `message.content[${j}].${key}`, file, line: lineNo}, `tool_use without a string ${key}`)
       }
       const input = (typeof block.input === 'object' && block.input !== null ? block.input : {}) as Rec
       const command = typeof input.command === 'string' ? redactSecrets(input.command) : null

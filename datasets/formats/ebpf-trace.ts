@@ -19,6 +19,10 @@ export interface ParsedEbpfTrace {
 
 type Rec = Record<string, unknown>
 
+/** integers the store's INTEGER/BIGINT columns hold; anything else is not taken as a value */
+const int32 = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? v : null)
+const kbToBytes = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v * 1024) && v >= 0 ? v * 1024 : null)
+
 const big = (v: unknown): bigint | null => {
   if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.round(v))
   if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v)
@@ -55,9 +59,10 @@ export function parseEbpfTrace(file: string, text: string): ParsedEbpfTrace {
     const kind = rec.event ?? rec.type
     if (kind !== 'EXEC' && kind !== 'EXIT') continue
     const ts = big(rec.timestamp)
-    const pid = typeof rec.pid === 'number' ? rec.pid : null
+    const pid = int32(rec.pid)
     if (ts === null || pid === null) throw new RecordingError({field: ts === null ? 'timestamp' : 'pid', file, line}, `${String(kind)} event without an integer ${ts === null ? 'timestamp' : 'pid'}`)
     const tUs = monoNsToUs(ts, sync)
+    if (!Number.isSafeInteger(tUs)) throw new RecordingError({field: 'timestamp', file, line}, `timestamp ${ts} is out of range for the CLOCK_SYNC record`)
     if (kind === 'EXEC') {
       const prev = open.get(pid)
       if (prev) done.push(prev)
@@ -66,9 +71,9 @@ export function parseEbpfTrace(file: string, text: string): ParsedEbpfTrace {
         argv: argv === null ? null : redactSecrets(argv),
         comm: typeof rec.comm === 'string' ? rec.comm : null,
         end_us: null,
-        peak_rss_bytes: typeof rec.rss_kb === 'number' ? rec.rss_kb * 1024 : null,
+        peak_rss_bytes: kbToBytes(rec.rss_kb),
         pid,
-        ppid: typeof rec.ppid === 'number' ? rec.ppid : null,
+        ppid: int32(rec.ppid),
         source: 'ebpf_trace.jsonl',
         start_us: tUs,
       })
@@ -76,14 +81,15 @@ export function parseEbpfTrace(file: string, text: string): ParsedEbpfTrace {
       const row: ProcessRow = open.get(pid) ?? {
         comm: typeof rec.comm === 'string' ? rec.comm : null,
         pid,
-        ppid: typeof rec.ppid === 'number' ? rec.ppid : null,
+        ppid: int32(rec.ppid),
         source: 'ebpf_trace.jsonl',
-        start_us: typeof rec.duration_ms === 'number' ? tUs - Math.round(rec.duration_ms * 1000) : null,
+        start_us: typeof rec.duration_ms === 'number' && Math.abs(rec.duration_ms) < 1e12 ? tUs - Math.round(rec.duration_ms * 1000) : null,
       }
       open.delete(pid)
       row.end_us = tUs
-      row.exit_code = typeof rec.exit_code === 'number' ? rec.exit_code : null
-      if (typeof rec.vm_hwm_kb === 'number') row.peak_rss_bytes = Math.max(row.peak_rss_bytes ?? 0, rec.vm_hwm_kb * 1024)
+      row.exit_code = int32(rec.exit_code)
+      const hwm = kbToBytes(rec.vm_hwm_kb)
+      if (hwm !== null) row.peak_rss_bytes = Math.max(row.peak_rss_bytes ?? 0, hwm)
       done.push(row)
     }
   }

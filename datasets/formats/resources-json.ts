@@ -32,6 +32,8 @@ export function readResourcesJson(file: string, fallbackOffsetMin: number | null
     const stamp = s.str('timestamp')
     let tUs: number | null = null
     if (epoch !== null) {
+      // time.time() seconds; milliseconds (or nanoseconds) would land centuries ahead
+      if (epoch < 0 || epoch >= 1e10) throw new RecordingError({field: `samples[${i}].epoch`, file}, `not epoch seconds: ${epoch} (milliseconds?)`)
       tUs = epochSecondsToUs(epoch)
       if (localOffsetMin === null && stamp) localOffsetMin = learnOffsetMin(stamp, epoch)
     } else if (stamp) {

@@ -36,10 +36,11 @@ export function readResultsJson(file: string): RunnerResults {
   return {
     claudeTimeS: f.num('claude_time'),
     endTime: f.str('end_time'),
-    error: f.has('error') ? String(f.obj.error ?? '') : null,
-    exitCode: out?.num('exit_code') ?? null,
+    // a string ('' too: one real run has an empty message); anything else is not a runner error
+    error: f.str('error'),
+    exitCode: out?.int('exit_code', 2 ** 31 - 1) ?? null,
     image: f.str('image'),
-    imageBytes: info?.num('size_bytes') ?? null,
+    imageBytes: info?.int('size_bytes') ?? null,
     intervalS: f.num('resource_monitor_interval_s'),
     isToolReplay: f.has('replay_results'),
     memoryLimit: memLimit === null || memLimit === undefined ? null : String(memLimit),

@@ -21,10 +21,13 @@ const SIZE_RE = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([A-Za-z]+)\s*$/
 /** Bytes for "185.3MB" / "12 kB" / "1GiB"; throws with the offending text on an unknown unit. */
 export function parseSizeBytes(text: string): number {
   const m = SIZE_RE.exec(text)
-  if (!m) throw new Error(`not a size: ${JSON.stringify(text)}`)
+  if (!m) throw new Error(`not a size: ${JSON.stringify(text.trim())}`)
   const mult = UNIT_BYTES[m[2]]
-  if (mult === undefined) throw new Error(`unknown size unit ${JSON.stringify(m[2])} in ${JSON.stringify(text)}`)
-  return Math.round(Number(m[1]) * mult)
+  if (mult === undefined) throw new Error(`unknown size unit ${JSON.stringify(m[2])} in ${JSON.stringify(text.trim())}`)
+  const bytes = Math.round(Number(m[1]) * mult)
+  // "1e400MB" is Infinity; past 2^53 bytes (8 PiB) a BIGINT column gets a rounded value or none
+  if (!Number.isSafeInteger(bytes)) throw new Error(`size out of range: ${JSON.stringify(text.trim())}`)
+  return bytes
 }
 
 /** podman's MemUsage "used / limit"; a limit of 0B (exited container) becomes null. */

@@ -19,7 +19,8 @@ export interface ParsedToolCalls {
 export function readToolCallsJson(file: string, localOffsetMin: number | null): ParsedToolCalls {
   const top = readJsonFile(file)
   if (!Array.isArray(top)) throw new RecordingError({file}, 'top level must be a JSON array of tool calls')
-  const holder = new Fields(file, {calls: top})
+  // an empty key: fields read `[3].tool`, as the file has no key above the array
+  const holder = new Fields(file, {'': top})
   let assumedUtc = false
   let full = false
   const time = (c: Fields, key: string, i: number): number | null => {
@@ -33,7 +34,7 @@ export function readToolCallsJson(file: string, localOffsetMin: number | null): 
     return naive
   }
   const calls = top.map((item, i): ToolCallRow => {
-    const c = holder.item('calls', i, item)
+    const c = holder.item('', i, item)
     const input = c.obj_('input')
     if (input || c.has('end_timestamp')) full = true
     const tool = c.reqStr('tool')

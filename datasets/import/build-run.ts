@@ -86,6 +86,10 @@ export function buildRun(src: RunSource, ctx: DatasetContext): BuildOutcome {
     clockOffsetNs = ebpf.clockOffsetNs
     attributeProcesses(processes, toolCalls)
   }
+  // a run with only an eBPF trace has no other clock than its processes
+  const procStart = minOf(firstSample, processes.reduce<number | null>((m, p) => minOf(m, p.start_us ?? null), null))
+  const procEnd = maxOf(lastSample, processes.reduce<number | null>((m, p) => maxOf(m, p.end_us ?? null), null))
+  const cgroupPath = manifest?.cgroupPath ?? readFirstLine(f.cgroupPath)
 
   const stderr = f.stderr ? safeRead(f.stderr) : results?.stderr ?? null
   let issuePresent = transcript?.issuePresent ?? null
@@ -95,6 +99,8 @@ export function buildRun(src: RunSource, ctx: DatasetContext): BuildOutcome {
   const error = results?.error ?? manifest?.error ?? null
   const status = runStatus({error, exitCode, hasAgentData: transcript !== null || samples.length > 0})
   if (exitCode === null && status === 'done' && src.layout !== 'transcript') notes.push('no exit code recorded')
+  // 128 + 9: podman reports a SIGKILLed container this way; neither runner recorded who sent it
+  if (exitCode === 137) notes.push('exit code 137: killed by SIGKILL (runner kill or OOM kill; the recording does not say which)')
 
   const image = results?.image ?? manifest?.image ?? null
   const runId = `${src.dataset}/${src.task}/attempt_${src.attempt}`
@@ -103,7 +109,7 @@ export function buildRun(src: RunSource, ctx: DatasetContext): BuildOutcome {
     agent_version: transcript?.agentVersion ?? null,
     attempt: src.attempt,
     dataset: src.dataset,
-    ended_at_us: endUs ?? maxOf(lastSample, transcript?.lastUs ?? null),
+    ended_at_us: endUs ?? maxOf(procEnd, transcript?.lastUs ?? null),
     error: error === null ? null : redactSecrets(error || '(empty error message)'),
     exit_code: exitCode,
     image,
@@ -114,18 +120,21 @@ export function buildRun(src: RunSource, ctx: DatasetContext): BuildOutcome {
     layout: src.layout,
     model: results?.model ?? manifest?.model ?? null,
     model_actual: transcript?.modelActual ?? results?.modelActual ?? null,
+    permission_fix_time_s: results?.permissionFixTimeS ?? null,
+    pull_time_s: results?.pullTimeS ?? null,
     bpf_clock_offset_ns: clockOffsetNs === null ? null : Number(clockOffsetNs),
+    claude_time_s: results?.claudeTimeS ?? null,
     run_id: runId,
     runtime: results || manifest ? 'podman' : null,
     sampler: resources ? 'podman-stats' : null,
     source_path: src.path,
-    started_at_us: startUs ?? minOf(firstSample, transcript?.firstUs ?? null),
+    started_at_us: startUs ?? minOf(procStart, transcript?.firstUs ?? null),
     status,
     success_heuristic: ctx.successHeuristic(src.task),
     task_id: instanceIdFromImage(image) ?? src.task,
     valid: samples.length >= VALID_MIN_SAMPLES && spanS >= VALID_MIN_SPAN_S,
   })
-  if (manifest?.cgroupPath) notes.push(`cgroup ${manifest.cgroupPath}`)
+  if (cgroupPath) notes.push(`cgroup ${cgroupPath}`)
   record.samples = samples
   record.toolCalls = toolCalls
   record.llmTurns = transcript?.llmTurns ?? []
@@ -226,6 +235,12 @@ function readUtcFile(file: string | undefined): number | null {
   const us = naiveLocalToUs(text, 0)
   if (us === null) throw new RecordingError({file}, `not an ISO-8601 UTC time: ${JSON.stringify(text).slice(0, 40)}`)
   return us
+}
+
+/** cgroup_path.txt / container_cgroup_path.txt: one path and a newline. */
+function readFirstLine(file: string | undefined): string | null {
+  if (!file) return null
+  return safeRead(file)?.split('\n')[0].trim() || null
 }
 
 function readExitCodeFile(file: string | undefined): number | null {

@@ -1,15 +1,19 @@
 /**
  * Finds the recordings under the paths given to `import`, and says why anything else was
  * skipped. Layouts are recognised by the files a folder holds, never by its name:
- *  - study run: run_manifest.json (files in its swebench/ subfolder, or beside it)
+ *  - study run: run_manifest.json, or a swebench/ subfolder holding run files (a run that
+ *    failed before its manifest was written); files in swebench/ or beside it
  *  - attempt / flat run: results.json, resources.json, trace.jsonl or tool_calls.json
  *    (an `attempt_<n>` folder is attempt n of its parent task; any other is a flat run)
  *  - pilot run: ebpf_trace.jsonl, claude_exit_code.txt or start_utc.txt only
  *  - transcripts: a folder holding only *.jsonl session files, or a .jsonl path given directly
  * Naming (DESIGN.md "The store"): each recording folder directly under a given path is a
- * dataset named after it; a given path that directly holds tasks is itself the dataset; a
- * task or attempt path belongs to the dataset of its parent folder. `_retry` suffixes count
- * as the next attempt.
+ * dataset named after it; a given path that directly holds tasks or runs is itself the
+ * dataset; a task or attempt path belongs to the dataset of its parent folder. A given path
+ * is a collection of datasets when it holds runs two or more levels down: then a run folder
+ * directly in it (a flat single run) is a dataset of its own. A study's `runs/` folder is
+ * never a level of its own. Giving one run or task folder names it as importing the whole
+ * tree would. `_retry` suffixes count as the next attempt.
  */
 import {Dirent, existsSync, readdirSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
@@ -74,6 +78,7 @@ const RUN_FILES: Record<string, keyof RunFiles> = {
 
 const AGENT_RUN_KEYS: (keyof RunFiles)[] = ['results', 'resources', 'trace', 'toolCalls']
 const PILOT_KEYS: (keyof RunFiles)[] = ['ebpf', 'exitCode', 'startUtc']
+const RECORDING_KEYS: (keyof RunFiles)[] = [...AGENT_RUN_KEYS, ...PILOT_KEYS, 'manifest']
 const NOTHING_HERE = 'no recording inside (no results.json, resources.json, trace.jsonl, tool_calls.json, run_manifest.json, ebpf_trace.jsonl or *.jsonl transcripts)'
 
 interface Found {
@@ -86,7 +91,8 @@ export function discover(paths: string[], datasetOverride?: string): Discovery {
   const runs: RunSource[] = []
   const skipped: Skip[] = []
   for (const given of paths) {
-    const root = resolve(given)
+    // a study run's swebench/ folder stands for its run folder (manifest and eBPF sit beside it)
+    const root = basename(resolve(given)) === 'swebench' ? dirname(resolve(given)) : resolve(given)
     if (!existsSync(root)) {
       skipped.push({path: given, reason: 'no such file or folder'})
       continue
@@ -94,13 +100,13 @@ export function discover(paths: string[], datasetOverride?: string): Discovery {
     const st = statSync(root)
     if (st.isFile()) {
       if (root.endsWith('.jsonl')) {
-        runs.push(makeSource({files: {trace: root}, layout: 'transcript', path: root}, root, datasetOverride))
+        runs.push(...makeSources([{files: {trace: root}, layout: 'transcript', path: root}], root, datasetOverride))
       } else skipped.push({path: given, reason: 'not a recording: give a folder of recordings or a Claude Code transcript (*.jsonl)'})
       continue
     }
     const found: Found[] = []
     walk(root, new Set(), found, skipped)
-    for (const f of found) runs.push(makeSource(f, root, datasetOverride))
+    runs.push(...makeSources(found, root, datasetOverride))
   }
   const seen = new Map<string, RunSource>()
   for (const r of runs) {
@@ -144,9 +150,10 @@ function walk(dir: string, visiting: Set<string>, found: Found[], skipped: Skip[
     subdirs.sort()
     jsonl.sort()
 
-    if (files.manifest) {
-      const inner = subdirs.find((s) => basename(s) === 'swebench')
-      const innerFiles = inner ? filesIn(inner) : {}
+    const inner = subdirs.find((s) => basename(s) === 'swebench')
+    const innerFiles = inner ? filesIn(inner) : {}
+    // a study run that failed early has swebench/results.json and no manifest
+    if (files.manifest || AGENT_RUN_KEYS.some((k) => innerFiles[k])) {
       found.push({files: {...files, ...innerFiles, manifest: files.manifest}, layout: 'study', path: dir})
       return 1
     }
@@ -207,39 +214,104 @@ function splitRetry(name: string): {base: string; retries: number} {
   return {base, retries}
 }
 
-function makeSource(f: Found, root: string, datasetOverride?: string): RunSource {
-  let taskPath: string
-  let task: string
-  let attempt: number
+/** Layouts whose folder is the run itself (no task level above it). */
+const RUN_FOLDER_LAYOUTS = new Set<Layout>(['flat', 'pilot', 'study'])
+
+interface Placed {
+  found: Found
+  taskPath: string
+  task: string
+  attempt: number
+}
+
+function place(f: Found): Placed {
   if (f.layout === 'attempt') {
-    taskPath = dirname(f.path)
-    task = basename(taskPath)
-    attempt = Number(/^attempt_(\d+)$/.exec(basename(f.path))![1])
-  } else if (f.layout === 'transcript') {
-    taskPath = f.path
-    task = basename(f.path).replace(/\.jsonl$/, '')
-    attempt = 1
-  } else {
-    taskPath = f.path
-    const {base, retries} = splitRetry(basename(f.path))
-    task = base
-    attempt = 1 + retries
+    const taskPath = dirname(f.path)
+    return {attempt: Number(/^attempt_(\d+)$/.exec(basename(f.path))![1]), found: f, task: basename(taskPath), taskPath}
   }
+  if (f.layout === 'transcript') return {attempt: 1, found: f, task: basename(f.path).replace(/\.jsonl$/, ''), taskPath: f.path}
+  const {base, retries} = splitRetry(basename(f.path))
+  return {attempt: 1 + retries, found: f, task: base, taskPath: f.path}
+}
+
+/** Folders from root down to the task, without a study's `runs/` level; null when the task is root or above it. */
+function segmentsBelow(root: string, taskPath: string): string[] | null {
   const rel = relative(root, taskPath)
-  // the study layout keeps its runs in a `runs/` folder: that folder is not a dataset
-  const segments = rel === '' ? [] : rel.split(sep).filter((s, i, all) => !(s === 'runs' && i === all.length - 2))
-  let datasetDir: string | null
-  if (rel === '' || rel.startsWith('..')) datasetDir = dirname(taskPath)
-  else if (segments.length <= 1) datasetDir = root
-  else datasetDir = join(root, segments[0])
-  if (f.layout === 'transcript' && datasetDir === dirname(taskPath) && rel === '') datasetDir = dirname(f.path)
-  return {
-    attempt,
-    dataset: datasetOverride ?? basename(datasetDir),
-    datasetDir,
-    files: f.files,
-    layout: f.layout,
-    path: f.path,
-    task,
+  if (rel === '' || rel.startsWith('..')) return null
+  return rel.split(sep).filter((s, i, all) => !(s === 'runs' && i === all.length - 2))
+}
+
+function makeSources(found: Found[], root: string, datasetOverride?: string): RunSource[] {
+  const placed = found.map(place)
+  const segments = placed.map((p) => segmentsBelow(root, p.taskPath))
+  const collection = segments.some((s) => s !== null && s.length >= 2)
+  return placed.map((p, i) => {
+    const segs = segments[i]
+    let datasetDir: string
+    if (segs === null) datasetDir = datasetOfGivenRun(p)
+    else if (segs.length >= 2) datasetDir = join(root, segs[0])
+    else if (collection && RUN_FOLDER_LAYOUTS.has(p.found.layout)) datasetDir = p.taskPath
+    else datasetDir = notRunsFolder(root)
+    return {
+      attempt: p.attempt,
+      dataset: datasetOverride ?? basename(datasetDir),
+      datasetDir,
+      files: p.found.files,
+      layout: p.found.layout,
+      path: p.found.path,
+      task: p.task,
+    }
+  })
+}
+
+/** A run or task given by itself: the dataset its folder would get from importing the tree above it. */
+function datasetOfGivenRun(p: Placed): string {
+  const parent = dirname(p.taskPath)
+  if (basename(parent) === 'runs') return dirname(parent)
+  if (RUN_FOLDER_LAYOUTS.has(p.found.layout) && holdsDatasets(parent, p.taskPath)) return p.taskPath
+  return parent
+}
+
+/** A study's `runs/` folder given as the root: the study folder above it is the dataset. */
+function notRunsFolder(dir: string): string {
+  return basename(dir) === 'runs' ? dirname(dir) : dir
+}
+
+/** Folders the collection probe may read: a run given from a big folder (e.g. $HOME) stays cheap. */
+const PROBE_BUDGET = 500
+
+/** Whether dir holds a recording two or more levels down beside `except` (a collection of datasets). */
+function holdsDatasets(dir: string, except: string): boolean {
+  const budget = {left: PROBE_BUDGET}
+  for (const child of subfoldersOf(dir)) {
+    if (child === except || basename(child) === 'runs' || holdsRecording(child)) continue
+    if (recordingWithin(child, 3, budget)) return true
+  }
+  return false
+}
+
+/** A bounded look for a recording folder up to `depth` levels below dir; stops at the first. */
+function recordingWithin(dir: string, depth: number, budget: {left: number}): boolean {
+  for (const sub of subfoldersOf(dir)) {
+    if (--budget.left < 0) return false
+    if (holdsRecording(sub)) return true
+    if (depth > 1 && recordingWithin(sub, depth - 1, budget)) return true
+  }
+  return false
+}
+
+function holdsRecording(dir: string): boolean {
+  const files = filesIn(dir)
+  return RECORDING_KEYS.some((k) => files[k])
+}
+
+function subfoldersOf(dir: string): string[] {
+  try {
+    return readdirSync(dir, {withFileTypes: true})
+      .filter((e) => e.isDirectory())
+      .map((e) => join(dir, e.name))
+      .sort()
+  } catch {
+    return []
   }
 }

@@ -5,7 +5,7 @@
  * at the first one. Runs already in the store are never touched by a failed run.
  */
 import {existsSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve, sep} from 'node:path'
 
 import {learnOffsetMin} from '../clock.js'
 import {RecordingError} from '../errors.js'
@@ -62,7 +62,10 @@ export async function importRecordings(store: Store, opts: ImportOptions): Promi
   let stoppedEarly = false
   const stored = await store.runIds()
 
+  const roots = opts.paths.map((p) => resolve(p))
   for (const ds of new Set(found.runs.map((r) => r.datasetDir ?? ''))) {
+    // a task or attempt imported on its own says nothing about the rest of its dataset
+    if (!roots.some((root) => ds === root || ds.startsWith(root + sep))) continue
     warnings.push(...progressWarnings(ds, found.runs.filter((r) => (r.datasetDir ?? '') === ds)))
   }
 
@@ -187,7 +190,8 @@ function progressWarnings(datasetDir: string, runs: RunSource[]): string[] {
     const p = Fields.of(file, readJsonFile(file))
     const completed = (p.arr('completed') ?? []).filter((x): x is string => typeof x === 'string')
     const tasks = new Set(runs.map((r) => r.task))
-    const missing = completed.filter((t) => !tasks.has(t))
+    // a task folder holding no recording is reported as skipped, not as missing
+    const missing = completed.filter((t) => !tasks.has(t) && !existsSync(join(datasetDir, t)))
     if (missing.length === 0) return []
     return [`${file}: lists ${missing.length} completed task(s) with no folder: ${missing.join(', ')}`]
   } catch (error) {
