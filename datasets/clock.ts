@@ -20,8 +20,10 @@ export function parseIso(text: string): ParsedIso | null {
   const m = ISO_RE.exec(text.trim())
   if (!m) return null
   const [, y, mo, d, h, mi, s, frac, zone] = m
+  // reject out-of-range fields instead of letting Date roll 2026-02-31 over into March
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
-  if (Number.isNaN(ms)) return null
+  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== Number(d)) return null
   const fracUs = frac ? Math.round(Number(`0.${frac}`) * 1e6) : 0
   let offsetMin: number | null = null
   if (zone === 'Z') offsetMin = 0

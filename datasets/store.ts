@@ -193,12 +193,23 @@ function appendValue(appender: DuckDBAppender, col: Column, value: unknown, tabl
     case 'VARCHAR':
       appender.appendVarchar(String(value))
       break
-    case 'BIGINT':
-      appender.appendBigInt(BigInt(Math.round(Number(value))))
+    case 'BIGINT': {
+      if (typeof value === 'bigint') {
+        appender.appendBigInt(value)
+        break
+      }
+      // int64; large ns values (clock offsets) may exceed 2^53 and lose sub-us precision only
+      const n = Math.round(Number(value))
+      if (!Number.isFinite(n) || Math.abs(n) >= 2 ** 63) throw new RangeError(`${table}.${col.name}: value ${String(value)} is out of range`)
+      appender.appendBigInt(BigInt(n))
       break
-    case 'INTEGER':
-      appender.appendInteger(Math.round(Number(value)))
+    }
+    case 'INTEGER': {
+      const n = Math.round(Number(value))
+      if (!Number.isInteger(n) || Math.abs(n) > 2 ** 31 - 1) throw new RangeError(`${table}.${col.name}: value ${String(value)} is out of range`)
+      appender.appendInteger(n)
       break
+    }
     case 'DOUBLE':
       appender.appendDouble(Number(value))
       break

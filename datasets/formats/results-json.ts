@@ -5,6 +5,7 @@
  * real pull_time). start_time/end_time are naive local time; times are seconds.
  * The embedded copies of resources.json and tool_calls.json are not read from here.
  */
+import {RecordingError} from '../errors.js'
 import {Fields, readJsonFile} from './json-file.js'
 
 export interface RunnerResults {
@@ -34,7 +35,7 @@ export function readResultsJson(file: string): RunnerResults {
   const info = f.obj_('image_info')
   const memLimit = f.obj['memory_limit']
   return {
-    claudeTimeS: f.num('claude_time'),
+    claudeTimeS: seconds(f, 'claude_time'),
     endTime: f.str('end_time'),
     // a string ('' too: one real run has an empty message); anything else is not a runner error
     error: f.str('error'),
@@ -46,12 +47,12 @@ export function readResultsJson(file: string): RunnerResults {
     memoryLimit: memLimit === null || memLimit === undefined ? null : String(memLimit),
     model: f.str('model') ?? f.str('model_requested'),
     modelActual: f.str('model_actual'),
-    permissionFixTimeS: f.num('permission_fix_time'),
-    pullTimeS: f.num('pull_time'),
+    permissionFixTimeS: seconds(f, 'permission_fix_time'),
+    pullTimeS: seconds(f, 'pull_time'),
     startTime: f.str('start_time'),
     stderr: out?.str('stderr') ?? null,
     stdout: out?.str('stdout') ?? null,
-    totalTimeS: f.num('total_time'),
+    totalTimeS: seconds(f, 'total_time'),
   }
 }
 
@@ -61,4 +62,13 @@ export function instanceIdFromImage(image: string | null): string | null {
   const m = /sweb\.eval\.x86_64\.([^:/]+?)(?::[^/]*)?$/.exec(image)
   if (!m) return null
   return m[1].replace('_1776_', '__')
+}
+
+/** A duration in seconds: non-negative and below a year, else the field is named as wrong. */
+function seconds(f: Fields, key: string): number | null {
+  const v = f.num(key)
+  if (v !== null && (v < 0 || v > 3.2e7)) {
+    throw new RecordingError({field: key, file: f.file}, `duration out of range: ${v} s`)
+  }
+  return v
 }

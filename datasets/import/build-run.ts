@@ -247,7 +247,9 @@ function readExitCodeFile(file: string | undefined): number | null {
   if (!file) return null
   const text = readRecordingText(file).trim()
   if (!/^-?\d+$/.test(text)) throw new RecordingError({file}, `not an exit code: ${JSON.stringify(text).slice(0, 40)}`)
-  return Number(text)
+  const code = Number(text)
+  if (Math.abs(code) > 2 ** 31 - 1) throw new RecordingError({file}, `exit code out of range: ${text.slice(0, 20)}`)
+  return code
 }
 
 function safeRead(file: string): string | null {

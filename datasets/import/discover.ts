@@ -142,6 +142,10 @@ function walk(dir: string, visiting: Set<string>, found: Found[], skipped: Skip[
     const jsonl: string[] = []
     for (const e of entries) {
       const full = join(dir, e.name)
+      if (e.isSymbolicLink() && symlinkLoops(full)) {
+        skipped.push({path: full, reason: 'symlink loop: the link cannot be resolved (ELOOP)'})
+        continue
+      }
       const isDir = e.isDirectory() || (e.isSymbolicLink() && isDirSafe(full))
       if (isDir) subdirs.push(full)
       else if (RUN_FILES[e.name]) files[RUN_FILES[e.name]] ??= full
@@ -194,6 +198,15 @@ function filesIn(dir: string): RunFiles {
     // unreadable inner folder: the run is built from the manifest alone
   }
   return files
+}
+
+function symlinkLoops(path: string): boolean {
+  try {
+    statSync(path)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ELOOP'
+  }
 }
 
 function isDirSafe(path: string): boolean {

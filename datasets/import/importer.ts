@@ -120,7 +120,10 @@ function toFailure(src: RunSource, runId: string, error: unknown): ImportFailure
   if (error instanceof RecordingError) {
     return {error: error.message, field: error.field ?? null, file: error.file, line: error.line ?? null, path: src.path, run_id: runId}
   }
-  const msg = error instanceof Error ? error.message : String(error)
+  const msg = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ')
+  if (error instanceof RangeError) {
+    return {error: `${src.path}: a value does not fit the store: ${msg}`, field: null, file: null, line: null, path: src.path, run_id: runId}
+  }
   return {error: `${src.path}: unexpected error while reading this recording: ${msg}`, field: null, file: null, line: null, path: src.path, run_id: runId}
 }
 

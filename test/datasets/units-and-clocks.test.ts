@@ -1,9 +1,14 @@
+import {rmSync, symlinkSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
 import {epochSecondsToUs, isoZonedToUs, learnOffsetMin, monoNsToUs, naiveLocalToUs, parseIso} from '../../datasets/clock.js'
 import {categorizeBash} from '../../datasets/formats/bash-category.js'
 import {parseCgroupSize, parseMemUsage, parsePercent, parseSizeBytes} from '../../datasets/formats/sizes.js'
+import {discover} from '../../datasets/import/discover.js'
 import {redactSecrets} from '../../datasets/redact.js'
+import {tempDir, writeAttempt} from '../fixtures/recordings.js'
 
 describe('podman size strings', () => {
   it.each([
@@ -53,6 +58,20 @@ describe('clocks', () => {
     expect(isoZonedToUs('2026-02-07T01:47:17.123456+01:00')).toBe(Date.UTC(2026, 1, 7, 0, 47, 17) * 1000 + 123_456)
     expect(isoZonedToUs('2026-02-06T17:47:11.545465')).toBeNull() // naive: needs an offset
     expect(isoZonedToUs('yesterday')).toBeNull()
+    // out-of-range fields are refused, not rolled over into the next month or day
+    expect(isoZonedToUs('2026-02-31T00:00:00Z')).toBeNull()
+    expect(isoZonedToUs('2026-13-01T00:00:00Z')).toBeNull()
+    expect(isoZonedToUs('2026-02-01T24:00:00Z')).toBeNull()
+  })
+
+  it('lists a self-referencing symlink as a symlink loop instead of ignoring it', () => {
+    const dir = tempDir()
+    symlinkSync(join(dir, 'x'), join(dir, 'x'))
+    writeAttempt(join(dir, 't', 'attempt_1'))
+    const found = discover([dir])
+    expect(found.runs).toHaveLength(1)
+    expect(found.skipped).toEqual([{path: join(dir, 'x'), reason: expect.stringMatching(/^symlink loop/)}])
+    rmSync(dir, {force: true, recursive: true})
   })
 
   it('learns the runner\'s UTC-8 offset from a (naive, epoch) pair and converts naive times', () => {
