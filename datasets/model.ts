@@ -61,6 +61,9 @@ export interface SampleRow {
   cpu_pct_kind?: 'instant' | 'lifetime_avg' | null
   flags?: string | null
   source: string
+  mem_peak_bytes?: number | null
+  psi_mem_some_usec?: number | null
+  psi_mem_full_usec?: number | null
 }
 
 export interface ToolCallRow {
@@ -97,6 +100,7 @@ export interface ProcessRow {
   cgroup?: string | null
   call_id?: string | null
   source: string
+  cpu_usec?: number | null
 }
 
 export interface LlmTurnRow {

@@ -79,6 +79,10 @@ export const TABLES = {
     ['cpu_pct_kind', 'VARCHAR', 'instant or lifetime_avg (podman stats --no-stream)'],
     ['flags', 'VARCHAR', 'comma list: start_transient, exit_0b'],
     ['source', 'VARCHAR', 'podman-stats, cgroupfs, bpf'],
+    // added in schema version 3 (appended: older stores get them at the end too)
+    ['mem_peak_bytes', 'BIGINT', 'high-water mark since the cgroup was made (v2 memory.peak, v1 max_usage_in_bytes)'],
+    ['psi_mem_some_usec', 'BIGINT', 'cumulative time some task stalled on memory (memory.pressure some total)'],
+    ['psi_mem_full_usec', 'BIGINT', 'cumulative time all tasks stalled on memory (memory.pressure full total)'],
   ]),
   tool_calls: cols([
     ['run_id', 'VARCHAR', ''],
@@ -113,6 +117,8 @@ export const TABLES = {
     ['cgroup', 'VARCHAR', ''],
     ['call_id', 'VARCHAR', 'tool call it belongs to'],
     ['source', 'VARCHAR', 'bpf, ebpf_trace.jsonl'],
+    // added in schema version 3
+    ['cpu_usec', 'BIGINT', 'user + system CPU time of all its threads'],
   ]),
   llm_turns: cols([
     ['run_id', 'VARCHAR', ''],
@@ -139,12 +145,97 @@ export const TABLES = {
     ['file', 'VARCHAR', 'original file name'],
     ['content', 'VARCHAR', 'the raw JSONL, redacted'],
   ]),
+  // replays (schema version 4): one row per run of one policy, per tenant, per event, per step
+  replays: cols([
+    ['replay_id', 'VARCHAR', '<scenario>/<policy>/<started_at_us>/<repeat>'],
+    ['scenario', 'VARCHAR', 'builtin name or file'],
+    ['policy', 'VARCHAR', 'none, static, high, agentcgroup'],
+    ['backend', 'VARCHAR', 'cgroup-v1, cgroup-v2, sim'],
+    ['flavor', 'VARCHAR', 'v1 or v2 kernel interface (the sim models either)'],
+    ['repeat_index', 'INTEGER', 'from 0'],
+    ['speed', 'DOUBLE', 'trace seconds per wall second'],
+    ['total_bytes', 'BIGINT', 'the budget (parent memory limit)'],
+    ['started_at_us', 'BIGINT', ''],
+    ['ended_at_us', 'BIGINT', ''],
+    ['host', 'VARCHAR', ''],
+    ['kernel', 'VARCHAR', ''],
+    ['alloc_rate_mib_s', 'DOUBLE', "the machine's measured fault-in rate for the replay's page kind (MiB/s)"],
+    ['memset_fresh_mib_s', 'DOUBLE', 'plain memset on a fresh mmap, MiB/s'],
+    ['hugepages', 'BOOLEAN', 'whole 2 MiB chunks as transparent huge pages'],
+    ['warm_pool_bytes', 'BIGINT', 'memory kept warm outside the budget (0: none)'],
+    ['predicted_slip_s', 'DOUBLE', 'lateness of the last step predicted before the run'],
+    ['survivors', 'INTEGER', ''],
+    ['oom_kills', 'INTEGER', 'OOM kills we saw (a SIGKILL the kernel counted)'],
+    ['budget_oom_kills', 'INTEGER', "the budget's own oom_kill counter"],
+    ['budget_peak_bytes', 'BIGINT', 'max_usage_in_bytes / memory.peak of the budget'],
+    ['throttle_events', 'INTEGER', 'tenants throttled by the controller plus throttles the kernel reported'],
+    ['freeze_events', 'INTEGER', ''],
+    ['reaction_p50_ms', 'DOUBLE', 'notification to action done'],
+    ['reaction_p99_ms', 'DOUBLE', ''],
+    ['utilisation_pct', 'DOUBLE', 'time-averaged sum of tenant memory / total'],
+    ['waste_pct', 'DOUBLE', 'static: limits handed out but unused'],
+    ['fidelity_pct', 'DOUBLE', 'mean over survivors: % of time within 5 % of the trace'],
+    ['lag_p99_ms', 'DOUBLE', 'step start minus due, all tenants'],
+    ['high_mode', 'VARCHAR', 'high policy: native (v2) or emulated (v1)'],
+    ['controller_mode', 'VARCHAR', 'user-space (in-kernel where memcg_bpf_ops exists)'],
+    ['notes', 'VARCHAR', ''],
+  ]),
+  replay_tenants: cols([
+    ['replay_id', 'VARCHAR', ''],
+    ['tenant', 'VARCHAR', 'name in the scenario'],
+    ['tenant_index', 'INTEGER', ''],
+    ['priority', 'VARCHAR', 'high, low'],
+    ['trace', 'VARCHAR', 'task or file name of the trace'],
+    ['run_id', 'VARCHAR', 'source run, when from a run'],
+    ['end_state', 'VARCHAR', 'done, oom_killed, killed, crashed, timeout'],
+    ['survived', 'BOOLEAN', ''],
+    ['oom_kills', 'INTEGER', 'as we saw them'],
+    ['kernel_oom_kills', 'INTEGER', "the tenant cgroup's oom_kill counter"],
+    ['kernel_limit_hits', 'BIGINT', 'v1 failcnt, v2 memory.events max'],
+    ['kernel_high_events', 'BIGINT', 'v2 memory.events high'],
+    ['peak_bytes', 'BIGINT', 'max_usage_in_bytes / memory.peak'],
+    ['limit_bytes', 'BIGINT', 'static: its memory.max'],
+    ['completion_s', 'DOUBLE', 'last step done, from the replay clock start'],
+    ['expected_s', 'DOUBLE', "the trace's time / speed"],
+    ['alloc_p50_ms', 'DOUBLE', 'grow-step latency'],
+    ['alloc_p95_ms', 'DOUBLE', ''],
+    ['alloc_p99_ms', 'DOUBLE', ''],
+    ['lag_p50_ms', 'DOUBLE', 'step start minus due'],
+    ['lag_p99_ms', 'DOUBLE', ''],
+    ['fidelity_pct', 'DOUBLE', '% of time within 5 % of the trace'],
+    ['steps_on_target_pct', 'DOUBLE', '% of steps within 5 % before the next was due'],
+    ['frozen_ms', 'DOUBLE', ''],
+    ['throttle_events', 'INTEGER', ''],
+    ['freeze_events', 'INTEGER', ''],
+  ]),
+  replay_events: cols([
+    ['replay_id', 'VARCHAR', ''],
+    ['t_ms', 'DOUBLE', 'from the replay clock start'],
+    ['tenant', 'VARCHAR', 'null: the budget'],
+    ['kind', 'VARCHAR', 'throttle, unthrottle, freeze, thaw, limit_change, parked, high, level_up, level_down, safety_lift, oom_kill, exit'],
+    ['detail', 'VARCHAR', ''],
+    ['reaction_ms', 'DOUBLE', 'notification to action done'],
+  ]),
+  replay_allocs: cols([
+    ['replay_id', 'VARCHAR', ''],
+    ['tenant', 'VARCHAR', ''],
+    ['step', 'INTEGER', ''],
+    ['target_bytes', 'BIGINT', 'requested by the trace'],
+    ['achieved_bytes', 'BIGINT', 'held after the step'],
+    ['rss_bytes', 'BIGINT', "anonymous RSS the tenant read after the step (0: not read)"],
+    ['sched_ms', 'DOUBLE', 'due, from the replay clock start'],
+    ['start_ms', 'DOUBLE', ''],
+    ['end_ms', 'DOUBLE', ''],
+  ]),
 } satisfies Record<string, Column[]>
 
 export type TableName = keyof typeof TABLES
 
 /** Tables holding per-run rows, deleted and rewritten together when a run is replaced. */
 export const RUN_TABLES: TableName[] = ['runs', 'phases', 'samples', 'tool_calls', 'processes', 'llm_turns', 'events', 'transcripts']
+
+/** Tables of replay results (not per run: `replay_id` keys them). */
+export const REPLAY_TABLES: TableName[] = ['replays', 'replay_tenants', 'replay_events', 'replay_allocs']
 
 export function createTableSql(name: TableName): string {
   const body = TABLES[name].map((c) => `  ${c.name} ${c.type}${name === 'runs' && c.name === 'run_id' ? ' PRIMARY KEY' : ''}`)
@@ -173,6 +264,19 @@ export const MIGRATIONS: Migration[] = [
     description: "runs: the paper runner's claude_time, pull_time and permission_fix_time",
     sql: ['claude_time_s', 'pull_time_s', 'permission_fix_time_s'].map((c) => `ALTER TABLE runs ADD COLUMN IF NOT EXISTS ${c} DOUBLE`),
     version: 2,
+  },
+  {
+    description: 'samples: memory peak and memory PSI totals; processes: CPU time (record sampler)',
+    sql: [
+      ...['mem_peak_bytes', 'psi_mem_some_usec', 'psi_mem_full_usec'].map((c) => `ALTER TABLE samples ADD COLUMN IF NOT EXISTS ${c} BIGINT`),
+      'ALTER TABLE processes ADD COLUMN IF NOT EXISTS cpu_usec BIGINT',
+    ],
+    version: 3,
+  },
+  {
+    description: 'replays, replay_tenants, replay_events, replay_allocs (agentcgroup replay)',
+    sql: REPLAY_TABLES.map((t) => createTableSql(t)),
+    version: 4,
   },
 ]
 

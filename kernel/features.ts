@@ -79,6 +79,44 @@ export const DISABLES = {
   root: 'creating cgroups and loading BPF: local runtime, record --sampler bpf, real-cgroup replay (use replay --backend sim)',
 } as const
 
+/** What each of our BPF programs (bpf/*.bpf.c) gives `record`, and each attach type. */
+const BPF_PROGRAM_DISABLES: Record<string, string> = {
+  handle_exec: 'command lines (argv) of recorded processes',
+  handle_exit: 'exit codes, end times and exact peak RSS of recorded processes',
+  handle_fork: 'fork times and parents of recorded processes',
+  handle_mark_victim: "OOM victims by pid (the cgroup's OOM counter still counts kills)",
+  handle_reclaim_begin: 'memory reclaim stall events',
+  handle_reclaim_end: 'memory reclaim stall events',
+  handle_rss_stat: 'rss_peak events and the peak RSS of processes still running when a recording ends',
+}
+const BPF_TYPE_DISABLES = 'nothing: agentcgroup loads tp_btf programs only (this tells what other BPF tools could use)'
+
+async function bpfItems(uid: number | undefined, hasBtf: boolean): Promise<FeatureItem[]> {
+  const item = (name: string, ok: boolean, detail: string, disables: string): FeatureItem => (ok ? {detail, name, ok} : {detail, disables, name, ok})
+  if (uid !== 0) return [item('bpf-programs', false, 'not probed: loading BPF programs needs root', DISABLES.btf)]
+  if (!hasBtf) return [item('bpf-programs', false, 'not probed: no BTF', DISABLES.btf)]
+  let probe: Awaited<typeof import('../bpf/index.js')>['probePrograms']
+  let version = ''
+  try {
+    const bpf = await import('../bpf/index.js')
+    version = bpf.loadNative().libbpfVersion()
+    probe = bpf.probePrograms
+  } catch (error) {
+    return [item('bpf-addon', false, (error as Error).message, DISABLES.btf)]
+  }
+  const r = probe()
+  const items = [item('bpf-addon', true, `loads, libbpf ${version}`, DISABLES.btf)]
+  items.push(item('bpf:ringbuf', r.ringbuf.ok, r.ringbuf.ok ? 'BPF ring buffers' : r.ringbuf.error ?? 'not supported', DISABLES.btf))
+  for (const t of r.types) {
+    const type = t.name.replace(/^probe_/, '')
+    items.push(item(`bpf-type:${type}`, t.ok, t.ok ? 'loads and attaches' : `refused at ${t.stage}: ${t.error}`, BPF_TYPE_DISABLES))
+  }
+  for (const p of r.programs) {
+    items.push(item(`bpf:${p.name}`, p.ok, p.ok ? `${p.object}.bpf.c: loads and attaches` : `${p.object}.bpf.c refused at ${p.stage}: ${p.error}`, BPF_PROGRAM_DISABLES[p.name] ?? DISABLES.btf))
+  }
+  return items
+}
+
 const TOOLS = ['bpftool', 'clang', 'podman', 'runc', 'crun', 'chromium'] as const
 /** Searched after PATH: bpftool and runc live in sbin, which a non-root PATH often lacks. */
 const FALLBACK_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -153,6 +191,9 @@ export async function detectFeatures(opts: DetectOptions = {}): Promise<FeatureR
 
   const uid = opts.uid ?? process.getuid?.()
   add('root', uid === 0, uid === undefined ? 'user id unknown' : uid === 0 ? 'running as root' : `running as uid ${uid}`, DISABLES.root)
+
+  // BPF programs are probed on the real machine only (loading them needs root and BTF)
+  if (root === '/') items.push(...(await bpfItems(uid, btf !== null)))
 
   return {kernel, cgroup: {layout, v2Mount, controllers}, items, missing: items.filter((i) => !i.ok).length}
 }

@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {UserError} from '../../datasets/errors.js'
 import {emptyRunRecord, RunRecord} from '../../datasets/model.js'
-import {RUN_TABLES, SCHEMA_VERSION, TABLES} from '../../datasets/schema.js'
+import {REPLAY_TABLES, RUN_TABLES, SCHEMA_VERSION, TABLES} from '../../datasets/schema.js'
 import {Store} from '../../datasets/store.js'
 import {tempDir} from '../fixtures/recordings.js'
 
@@ -31,8 +31,8 @@ describe('the DuckDB store', () => {
     const db = newDb()
     const store = await Store.open(db)
     const tables = await store.query("SELECT table_name FROM information_schema.tables ORDER BY table_name")
-    expect(tables.map((t) => t.table_name)).toEqual([...RUN_TABLES, 'schema_version'].sort())
-    for (const t of RUN_TABLES) {
+    expect(tables.map((t) => t.table_name)).toEqual([...RUN_TABLES, ...REPLAY_TABLES, 'schema_version'].sort())
+    for (const t of [...RUN_TABLES, ...REPLAY_TABLES]) {
       const cols = await store.query('SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position', {t})
       expect(cols.map((c) => c.column_name)).toEqual(TABLES[t].map((c) => c.name))
     }

@@ -1,0 +1,101 @@
+/**
+ * The native surface of bpf/src/addon.cc (bpf_addon.node), cast once in bpf/index.ts.
+ * Raw shapes: bigint where the kernel gives 64-bit values, field offsets from the compiler.
+ */
+
+/** One BPF program of ours (or a doctor probe) and whether the kernel took it. */
+export interface NativeProgramStatus {
+  name: string
+  /** the .bpf.c it comes from: proc, rss, oom, reclaim, loadgen, probe */
+  object: string
+  ok: boolean
+  /** where it failed: open, load (verifier, missing attach target) or attach */
+  stage?: 'open' | 'load' | 'attach'
+  /** one line: libbpf's message and the verifier's last words */
+  error?: string
+}
+
+export interface NativeSessionOptions {
+  /** kernfs id of the target memory cgroup (0 = every task) */
+  targetCgid: bigint
+  /** its depth below the hierarchy root */
+  targetLevel: number
+  /** cgroup v2: match the default hierarchy cgroup; v1: the memory controller's */
+  useDfl: boolean
+  /** objects to load: proc, rss, oom, reclaim, loadgen */
+  objects: string[]
+  /** program names to refuse on purpose (tests and doctor): loaded as sleepable, the kernel says no */
+  simulateRefused?: string[]
+  rssThresholdBytes?: bigint
+  /** bytes waiting before a record wakes the reader (0: every record) */
+  wakeupBytes?: bigint
+  /** power of two, a multiple of the page size */
+  ringbufBytes?: number
+  /** drain interval of the poll thread */
+  pollMs?: number
+  loadgenTgid?: number
+  loadgenNr?: number
+}
+
+export interface NativeProgramStats {
+  name: string
+  /** present when kernel.bpf_stats_enabled could be turned on */
+  runTimeNs?: bigint
+  runCount?: bigint
+}
+
+export interface NativeSessionStats {
+  programs: NativeProgramStats[]
+  /** records handed to JavaScript */
+  records: bigint
+  /** calls into JavaScript that carried them */
+  batches: bigint
+  /** records lost because the ring buffer was full */
+  drops: bigint
+  /** why per-program run time is missing */
+  runTimeUnavailable?: string
+}
+
+export interface NativeSession {
+  programs(): NativeProgramStatus[]
+  drops(): bigint
+  stats(): NativeSessionStats
+  rssTable(): {pid: number; curBytes: number; peakBytes: number}[]
+  /** detaches everything; the last batches arrive, then onClose is called */
+  stop(): NativeSessionStats
+}
+
+export interface NativeSessionConstructor {
+  new (opts: NativeSessionOptions, onBatch: (batch: Buffer) => void, onClose: () => void): NativeSession
+}
+
+export interface FieldOffsets {
+  size: number
+  [field: string]: number
+}
+
+export interface NativeLayout {
+  hdr: FieldOffsets
+  exec: FieldOffsets
+  fork: FieldOffsets
+  exit: FieldOffsets
+  rss: FieldOffsets
+  oom: FieldOffsets
+  reclaim: FieldOffsets
+  loadgen: FieldOffsets
+  kinds: Record<'exec' | 'fork' | 'exit' | 'rss' | 'oom' | 'reclaim' | 'loadgen', number>
+  commLen: number
+  argvMax: number
+}
+
+export interface BpfNative {
+  Session: NativeSessionConstructor
+  probe(opts?: {simulateRefused?: string[]}): {
+    ringbuf: {ok: boolean; error?: string}
+    programs: NativeProgramStatus[]
+    types: NativeProgramStatus[]
+  }
+  clockSync(): {monoNs: bigint; wallNs: bigint; uncertaintyNs: bigint}
+  layout(): NativeLayout
+  libbpfVersion(): string
+}
