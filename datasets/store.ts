@@ -14,7 +14,9 @@ import {Column, MIGRATIONS, RUN_TABLES, SCHEMA_VERSION, TABLES, TableName} from 
 export type SqlParam = string | number | boolean | null
 export type JsonRow = Record<string, unknown>
 
-const RECORD_KEYS: Record<TableName, keyof RunRecord> = {
+/** Which RunRecord field holds each run table's rows (the export reader builds records with it). */
+// only RUN_TABLES have one; the replay tables are keyed by replay_id (insertRows)
+export const RECORD_KEYS = {
   events: 'events',
   llm_turns: 'llmTurns',
   phases: 'phases',
@@ -23,7 +25,7 @@ const RECORD_KEYS: Record<TableName, keyof RunRecord> = {
   samples: 'samples',
   tool_calls: 'toolCalls',
   transcripts: 'transcripts',
-}
+} as Record<TableName, keyof RunRecord>
 
 export interface OpenOptions {
   readOnly?: boolean
@@ -147,10 +149,39 @@ export class Store {
     }
   }
 
+  /** Appends rows to a table that is not per run (replay results), in one transaction. */
+  async insertRows(table: TableName, rows: object[]): Promise<void> {
+    this.assertWritable()
+    if (rows.length === 0) return
+    const columns = TABLES[table]
+    assertKnownColumns(table, columns, rows[0])
+    await this.transaction(async () => {
+      const appender = await this.conn.createAppender(table)
+      try {
+        for (const row of rows) {
+          const r = row as Record<string, unknown>
+          for (const col of columns) appendValue(appender, col, r[col.name], table)
+          appender.endRow()
+        }
+      } finally {
+        appender.closeSync()
+      }
+    })
+  }
+
   /** Parameterised query; BIGINTs come back as strings (cast in SQL where numbers are wanted). */
   async query(sql: string, params: Record<string, SqlParam> = {}): Promise<JsonRow[]> {
     const reader = await this.conn.runAndReadAll(sql, params as Record<string, never>)
     return reader.getRowObjectsJson() as JsonRow[]
+  }
+
+  /**
+   * Runs one statement for its effect: COPY ... TO, ATTACH, CREATE TEMP TABLE, INSERT ... SELECT
+   * (bulk statements the exporter and merge need). Bind parameters wherever DuckDB takes them;
+   * ATTACH takes none, so its path goes through sqlString().
+   */
+  async exec(sql: string, params: Record<string, SqlParam> = {}): Promise<void> {
+    await this.conn.run(sql, params as Record<string, never>)
   }
 
   /** A query with column names and rows as arrays (for table printing). */
@@ -198,6 +229,14 @@ function appendValue(appender: DuckDBAppender, col: Column, value: unknown, tabl
         appender.appendBigInt(value)
         break
       }
+      // rows read back from the store (an export being imported) carry BIGINTs as strings: keep every digit
+      if (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) {
+        const b = BigInt(value)
+        if (b >= -(2n ** 63n) && b < 2n ** 63n) {
+          appender.appendBigInt(b)
+          break
+        }
+      }
       // int64; large ns values (clock offsets) may exceed 2^53 and lose sub-us precision only
       const n = Math.round(Number(value))
       if (!Number.isFinite(n) || Math.abs(n) >= 2 ** 63) throw new RangeError(`${table}.${col.name}: value ${String(value)} is out of range`)
@@ -219,6 +258,11 @@ function appendValue(appender: DuckDBAppender, col: Column, value: unknown, tabl
     default:
       throw new Error(`internal: ${table}.${col.name} has unsupported type ${String(col.type)}`)
   }
+}
+
+/** A string as a SQL literal, only for the statements that take no parameters (ATTACH paths). */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`
 }
 
 function storeOpenError(path: string, error: unknown): UserError {
