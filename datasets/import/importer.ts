@@ -13,6 +13,7 @@ import {Fields, readJsonFile} from '../formats/json-file.js'
 import type {Store} from '../store.js'
 import {buildRun, DatasetContext} from './build-run.js'
 import {discover, RunSource, Skip} from './discover.js'
+import {importExports, splitExportPaths} from './export-reader.js'
 
 export interface ImportOptions {
   paths: string[]
@@ -53,7 +54,9 @@ export interface ImportResult {
 
 export async function importRecordings(store: Store, opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now()
-  const found = discover(opts.paths, opts.dataset)
+  // export folders (their manifest.json) are read by export-reader.ts, everything else here
+  const {exportDirs, recordingPaths} = splitExportPaths(opts.paths)
+  const found = discover(recordingPaths, opts.dataset)
   const contexts = new Map<string, DatasetContext>()
   const warnings: string[] = []
   const imported: ImportedRun[] = []
@@ -93,6 +96,14 @@ export async function importRecordings(store: Store, opts: ImportOptions): Promi
     }
   }
   opts.onProgress?.(found.runs.length, found.runs.length, '')
+  let exportRuns = 0
+  if (exportDirs.length > 0 && !stoppedEarly) {
+    const fromExports = await importExports(store, exportDirs, {dataset: opts.dataset, onProgress: opts.onProgress, strict: opts.strict})
+    imported.push(...fromExports.imported)
+    failed.push(...fromExports.failed)
+    exportRuns = fromExports.runsFound
+    stoppedEarly = fromExports.stoppedEarly
+  }
 
   const byDataset = new Map<string, {runs: number; valid: number}>()
   for (const r of imported) {
@@ -107,7 +118,7 @@ export async function importRecordings(store: Store, opts: ImportOptions): Promi
     elapsed_s: (performance.now() - t0) / 1000,
     failed,
     imported,
-    runs_found: found.runs.length,
+    runs_found: found.runs.length + exportRuns,
     skipped,
     stopped_early: stoppedEarly,
     store: store.path,

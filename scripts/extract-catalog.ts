@@ -1,0 +1,14 @@
+/**
+ * Writes datasets/catalog/swe-rebench-ids.json from the paper's published experiments folder
+ * (eunomia-bpf/agentcgroup commit 5af9e7b). Run again only when that source changes.
+ * Usage: npm run build && node dist/scripts/extract-catalog.js [../shared/datasets/agentcgroup-paper]
+ */
+import {writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+import {extractPaperCatalog, sweRebenchFile} from '../datasets/catalog/swe-rebench.js'
+
+const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
+const data = extractPaperCatalog(source)
+writeFileSync(sweRebenchFile(), JSON.stringify(data, null, 1) + '\n')
+console.log(`${sweRebenchFile()}: ${data.tasks.length} instances, ${data.tasks.filter((t) => t.peak_mem_bytes !== null).length} with a measured peak`)
