@@ -1,7 +1,10 @@
 import {type FeatureItem, type FeatureReport, detectFeatures} from '../../kernel/features.js'
+import type {AllocRate} from '../../replayer/results.js'
+import {measureAllocRate} from '../../replayer/tenant.js'
 import {BaseCommand} from '../base-command.js'
 
-export type DoctorResult = FeatureReport
+/** With the machine's measured allocation rate (MiB/s), which bounds replay speed; null if the tenant helper is not built. */
+export type DoctorResult = FeatureReport & {alloc_rate: AllocRate | null}
 
 export default class Doctor extends BaseCommand {
   static override description =
@@ -12,8 +15,12 @@ export default class Doctor extends BaseCommand {
   async run(): Promise<DoctorResult> {
     await this.parse(Doctor)
     const report = await detectFeatures()
-    if (!this.jsonEnabled()) this.log(formatReport(report))
-    return report
+    const rate = await measureAllocRate(64).catch(() => null)
+    if (!this.jsonEnabled()) {
+      this.log(formatReport(report))
+      this.log(rate ? `allocation rate (replay): memset on fresh mmap ${rate.memsetFreshMiBs.toFixed(0)} MiB/s; 4 KiB pages ${rate.fresh4kMiBs.toFixed(0)}, huge pages first pass ${rate.hugeFirstMiBs.toFixed(0)}, warm ${rate.hugeWarmMiBs.toFixed(0)} MiB/s` : 'allocation rate: not measured (build/replayer/agentcgroup-tenant missing: npm run build)')
+    }
+    return {...report, alloc_rate: rate}
   }
 }
 
