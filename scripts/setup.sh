@@ -50,4 +50,23 @@ fi
 
 log "build"
 npm run --silent build
+
+# --- run-benchmark: the real Claude Code CLI, pinned, project-local (not a package.json
+# dependency: it is the agent under test, mounted read-only into containers, never imported).
+# 2.1.112 is the newest pure-JavaScript release (later ones download a native binary).
+CLAUDE_CODE_VERSION=2.1.112
+cc_dir=.agentcgroup/claude-code-$CLAUDE_CODE_VERSION
+if [[ ! -f $cc_dir/node_modules/@anthropic-ai/claude-code/cli.js ]]; then
+  log "installing @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION into $cc_dir"
+  mkdir -p "$cc_dir"
+  npm install --prefix "$cc_dir" --no-save --no-audit --no-fund --omit=optional --loglevel=error "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
+fi
+
+# --- run-benchmark: the demo image (debootstrap + podman import, ~2-4 min once, cached under
+# /var/cache/agentcgroup by recipe hash). Optional here: the first run-benchmark builds it too.
+if [[ ${AGENTCGROUP_PREBUILD_DEMO_IMAGE:-0} == 1 ]] && [[ $(id -u) -eq 0 ]] && command -v podman >/dev/null; then
+  log "building the demo image"
+  node -e "import('./dist/collector/image.js').then((m) => m.ensureDemoImage((s) => console.error('[setup] ' + s))).then((r) => console.error('[setup] demo image ' + r.image + ' (' + r.action + ')'))"
+fi
+
 log "ready: $(./bin/run.js --version)"
