@@ -3,6 +3,7 @@
  * from the samples table (never a stored summary). MB = 10^6 bytes; peak and average are
  * over samples with memory > 0 (the exit "0B" samples are excluded).
  */
+import {sqlInList} from './sql-in.js'
 import type {SqlParam, Store} from './store.js'
 
 export interface RunListRow {
@@ -32,15 +33,8 @@ export interface RunFilter {
 export async function listRuns(store: Store, filter: RunFilter = {}): Promise<RunListRow[]> {
   const params: Record<string, SqlParam> = {}
   const where: string[] = []
-  const inList = (col: string, prefix: string, values: string[]) => {
-    const names = values.map((v, i) => {
-      params[`${prefix}${i}`] = v
-      return `$${prefix}${i}`
-    })
-    where.push(`${col} IN (${names.join(', ')})`)
-  }
-  if (filter.datasets?.length) inList('r.dataset', 'd', filter.datasets)
-  if (filter.runIds?.length) inList('r.run_id', 'r', filter.runIds)
+  if (filter.datasets?.length) where.push(sqlInList('r.dataset', 'd', filter.datasets, params))
+  if (filter.runIds?.length) where.push(sqlInList('r.run_id', 'r', filter.runIds, params))
   if (filter.valid !== undefined) {
     params.valid = filter.valid
     where.push('r.valid = $valid')

@@ -8,7 +8,7 @@
  *      the 16 shard exports: seconds, and that the merge equals the source.
  * Usage: npm run bench:export [-- <recordings folder>] (default ../shared/datasets/agentcgroup-paper)
  */
-import {existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -19,19 +19,9 @@ import {EXPORT_FORMATS} from '../datasets/export/table-files.js'
 import {importRecordings} from '../datasets/import/importer.js'
 import {TABLES} from '../datasets/schema.js'
 import {sqlString, Store} from '../datasets/store.js'
+import {recordingBytes} from './recording-bytes.js'
 
 const SHARDS = 16
-const RECORDING_FILES = /^(results|resources|tool_calls|run_manifest)\.json$|\.jsonl$|^claude_(output|stderr)\.txt$/
-
-function recordingBytes(dir: string): number {
-  let total = 0
-  for (const e of readdirSync(dir, {withFileTypes: true})) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) total += recordingBytes(p)
-    else if (RECORDING_FILES.test(e.name)) total += statSync(p).size
-  }
-  return total
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{s: number; value: T}> {
   const t0 = performance.now()

@@ -3,24 +3,14 @@
  * dir. Prints runs/s, MB/s of recording files read, total seconds and peak RSS.
  * Usage: npm run bench:import [-- <recordings folder>] (default ../shared/datasets/agentcgroup-paper)
  */
-import {existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {importRecordings} from '../datasets/import/importer.js'
 import {Store} from '../datasets/store.js'
+import {recordingBytes} from './recording-bytes.js'
 
-const RECORDING_FILES = /^(results|resources|tool_calls|run_manifest)\.json$|\.jsonl$|^claude_(output|stderr)\.txt$/
-
-function recordingBytes(dir: string): number {
-  let total = 0
-  for (const e of readdirSync(dir, {withFileTypes: true})) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) total += recordingBytes(p)
-    else if (RECORDING_FILES.test(e.name)) total += statSync(p).size
-  }
-  return total
-}
 
 const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
 if (!existsSync(source)) {

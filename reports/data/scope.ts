@@ -5,6 +5,7 @@
  * they are not valid.
  */
 import type {SqlParam} from '../../datasets/store.js'
+import {sqlInList} from '../../datasets/sql-in.js'
 
 export interface ReportFilter {
   datasets?: string[]
@@ -22,15 +23,8 @@ export interface Scope {
 export function makeScope(filter: ReportFilter): Scope {
   const params: Record<string, SqlParam> = {}
   const where: string[] = []
-  const inList = (col: string, prefix: string, values: string[]) => {
-    const names = values.map((v, i) => {
-      params[`${prefix}${i}`] = v
-      return `$${prefix}${i}`
-    })
-    where.push(`${col} IN (${names.join(', ')})`)
-  }
-  if (filter.datasets?.length) inList('dataset', 'scope_d', filter.datasets)
-  if (filter.runIds?.length) inList('run_id', 'scope_r', filter.runIds)
+  if (filter.datasets?.length) where.push(sqlInList('dataset', 'scope_d', filter.datasets, params))
+  if (filter.runIds?.length) where.push(sqlInList('run_id', 'scope_r', filter.runIds, params))
   const cond = where.length > 0 ? where.join(' AND ') : 'true'
   const validCond = filter.runIds?.length ? cond : `${cond} AND valid`
   return {
