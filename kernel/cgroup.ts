@@ -41,6 +41,12 @@ export interface CgroupSystem {
   v2Mount: string | null
   /** the cgroup2 tree has the memory controller (memory.max, memory.high, memory.events) */
   v2Memory: boolean
+  /**
+   * every cgroup mount (all v1 hierarchies and the v2 tree): others make groups under our
+   * root in hierarchies we never use (podman's --cgroup-parent creates it in all nine v1
+   * hierarchies), and removal must find them there too
+   */
+  allMounts: string[]
 }
 
 /** Reads the machine's cgroup mounts; `fsRoot` prefixes /proc and the mounts (fake trees in tests). */
@@ -63,6 +69,7 @@ export function detectCgroupSystem(fsRoot = '/'): CgroupSystem {
     layout: layoutOf(mounts),
     memory: at('memory'),
     v2Memory: controllers.includes('memory'),
+    allMounts: [...new Set(mounts.map((m) => m.path))],
     v2Mount,
   }
 }
@@ -292,7 +299,7 @@ export class Cgroup {
    */
   remove(timeoutMs = 3000): void {
     for (const sub of this.children()) Cgroup.at(this.sys, `${this.rel}/${sub}`).remove(timeoutMs)
-    if (!this.dirs().some((d) => existsSync(d))) return
+    if (!this.everyDir().some((d) => existsSync(d))) return
     try {
       if (this.isFrozen()) this.thaw()
     } catch {
@@ -311,7 +318,7 @@ export class Cgroup {
       if (Date.now() > deadline) break
       sleepMs(5)
     }
-    for (const dir of this.dirs()) {
+    for (const dir of this.everyDir()) {
       if (!existsSync(dir)) continue
       for (let attempt = 0; ; attempt++) {
         try {
@@ -329,7 +336,7 @@ export class Cgroup {
   /** Names of child groups (from the first hierarchy holding the group). */
   children(): string[] {
     const names = new Set<string>()
-    for (const dir of this.dirs()) {
+    for (const dir of this.everyDir()) {
       if (!existsSync(dir)) continue
       for (const e of readdirSync(dir, {withFileTypes: true})) if (e.isDirectory()) names.add(e.name)
     }
@@ -338,6 +345,12 @@ export class Cgroup {
 
   exists(): boolean {
     return this.dirs().some((d) => existsSync(d))
+  }
+
+  /** This group's directory in every cgroup hierarchy of the machine (for listing and removal). */
+  private everyDir(): string[] {
+    const mounts = this.sys.allMounts ?? []
+    return [...new Set([...this.dirs(), ...mounts.map((m) => join(m, this.rel))])]
   }
 }
 

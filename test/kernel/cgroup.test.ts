@@ -3,7 +3,8 @@
  * is created under agentcgroup/ and removed by the test.
  */
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {Cgroup, detectCgroupSystem, OUR_ROOT, ownedName, reapLeftovers} from '../../kernel/cgroup.js'
@@ -54,6 +55,21 @@ describe.skipIf(!canRun)('cgroups of our own (real kernel)', () => {
     expect(dead.exists()).toBe(false)
     expect(mine.exists()).toBe(true)
     expect(foreign.exists()).toBe(true)
+  })
+
+  it('removes and reaps a group in hierarchies we never use (podman --cgroup-parent makes it in all of them)', () => {
+    const other = sys.allMounts.find((m) => ![sys.memory?.path, sys.cpu?.path, sys.cpuacct?.path, sys.freezer?.path, sys.v2Mount].includes(m))
+    if (!other) return // a pure v2 machine has one hierarchy: nothing to test
+    const name = ownedName('test')
+    const cg = Cgroup.create(sys, `${OUR_ROOT}/${name}`)
+    mkdirSync(join(other, OUR_ROOT, name, 'libpod_parent'), {recursive: true})
+    cg.remove()
+    expect(existsSync(join(other, OUR_ROOT, name))).toBe(false)
+    // a leftover that exists only there (its owner died) is reaped too
+    const dead = ownedName('test', 999_999_998)
+    mkdirSync(join(other, OUR_ROOT, dead), {recursive: true})
+    expect(reapLeftovers(sys, (pid) => pid !== 999_999_998)).toContain(`${OUR_ROOT}/${dead}`)
+    expect(existsSync(join(other, OUR_ROOT, dead))).toBe(false)
   })
 
   it('refuses paths outside our root', () => {
