@@ -73,7 +73,12 @@ export function sweRebenchTask(id: string, extra: Partial<BenchTask> = {}, catal
 export function loadCatalog(spec: string): {name: string; tasks: BenchTask[]} {
   if (spec === 'demo') return {name: 'demo', tasks: demoCatalog()}
   const catalog = readCatalog(spec)
-  return {name: catalog.name, tasks: catalog.tasks.map((t) => sweRebenchTask(t.instance_id, {image: t.image ?? undefined}, catalog.name))}
+  return {
+    name: catalog.name,
+    tasks: catalog.tasks.map((t) =>
+      sweRebenchTask(t.instance_id, {image: t.image ?? undefined, problemStatement: t.problem_statement ?? null, testCommand: t.test_command ?? null}, catalog.name),
+    ),
+  }
 }
 
 /**

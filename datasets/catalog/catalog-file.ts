@@ -1,7 +1,10 @@
 /**
  * `--catalog`: the built-in name `swe-rebench` (swe-rebench.ts) or a file of SWE-rebench
  * instance ids that a user made:
- *   JSON  ["id", ...] | [{"instance_id": "id", "peak_mem_bytes": 123}, ...] | {"tasks": [...]}
+ *   JSON  ["id", ...] | [{"instance_id": "id", "peak_mem_bytes": 123, "image": "...",
+ *         "test_command": "python -m pytest tests/test_x.py", "problem_statement": "..."}, ...]
+ *         | {"tasks": [...]}   (image defaults to the paper runner's name for the id; the test
+ *         command, run in /testbed after the agent, decides runs.tests_passed)
  *   CSV   a header naming instance_id (peak_mem_bytes optional), one task a row; or no header,
  *         one id a line (a .txt list works the same). Blank lines and # comments are skipped.
  * A task listed twice is two attempts (DESIGN: naming), so duplicates are kept.
@@ -38,11 +41,16 @@ function fromJson(file: string, text: string): CatalogTask[] {
   return list.map((item, i) => {
     const where = `${file}: item ${i}`
     if (typeof item === 'string') return task(where, item, null)
-    const o = item as {instance_id?: unknown; peak_mem_bytes?: unknown} | null
+    const o = item as Record<string, unknown> | null
     if (typeof o?.instance_id !== 'string') throw new UserError(`${where}: expected an instance id string or an object with instance_id`)
     const peak = o.peak_mem_bytes ?? null
     if (peak !== null && (typeof peak !== 'number' || !(peak >= 0))) throw new UserError(`${where}: peak_mem_bytes must be a number of bytes or null`)
-    return task(where, o.instance_id, peak as number | null)
+    const text = (key: string): string | null => {
+      const v = o[key] ?? null
+      if (v !== null && (typeof v !== 'string' || v.trim() === '')) throw new UserError(`${where}: ${key} must be a non-empty string or null`)
+      return v as string | null
+    }
+    return {...task(where, o.instance_id, peak as number | null), image: text('image'), problem_statement: text('problem_statement'), test_command: text('test_command')}
   })
 }
 

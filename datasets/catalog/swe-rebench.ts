@@ -22,6 +22,9 @@ export interface CatalogTask {
   /** measured peak memory in bytes, when known (sizes resource requests) */
   peak_mem_bytes: number | null
   image?: string | null
+  /** run in the repository after the agent; exit 0 = resolved (user catalogs only) */
+  test_command?: string | null
+  problem_statement?: string | null
 }
 
 export interface Catalog {

@@ -71,7 +71,8 @@ export function leftovers(pid: number | null): string[] {
     .filter((l) => l.trim() !== '')
   for (const l of names) if (mine(Number(l.split(' ')[1]))) out.push(`container ${l}`)
   const sys = detectCgroupSystem()
-  for (const dir of [sys.memory?.path, sys.cpuacct?.path].filter((d): d is string => Boolean(d))) {
+  // every hierarchy: podman's --cgroup-parent creates our groups in all of them
+  for (const dir of sys.allMounts) {
     const root = join(dir, OUR_ROOT)
     if (!existsSync(root)) continue
     for (const n of readdirSync(root)) {
