@@ -50,7 +50,9 @@ function fromJson(file: string, text: string): CatalogTask[] {
       if (v !== null && (typeof v !== 'string' || v.trim() === '')) throw new UserError(`${where}: ${key} must be a non-empty string or null`)
       return v as string | null
     }
-    return {...task(where, o.instance_id, peak as number | null), image: text('image'), problem_statement: text('problem_statement'), test_command: text('test_command')}
+    const extra = {image: text('image'), problem_statement: text('problem_statement'), test_command: text('test_command')}
+    // only the fields the file gives: a plain id list reads back as before
+    return {...task(where, o.instance_id, peak as number | null), ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== null))}
   })
 }
 

@@ -11,7 +11,7 @@ describe('user catalog files carry test commands and problem statements', () => 
     const good = join(dir, 'good.json')
     writeFileSync(good, JSON.stringify([{instance_id: 'a__b-1', problem_statement: 'p', test_command: 'pytest -q'}, 'c__d-2']))
     expect(readCatalog(good).tasks).toEqual([
-      {image: null, instance_id: 'a__b-1', peak_mem_bytes: null, problem_statement: 'p', test_command: 'pytest -q'},
+      {instance_id: 'a__b-1', peak_mem_bytes: null, problem_statement: 'p', test_command: 'pytest -q'},
       {instance_id: 'c__d-2', peak_mem_bytes: null},
     ])
     const bad = join(dir, 'bad.json')
