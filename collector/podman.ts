@@ -3,6 +3,8 @@
  * --runroot <dir>/runroot) keeps tests and benchmarks apart from the user's images.
  * runc is forced: crun refuses hybrid cgroup hosts.
  */
+import {mkdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {commandExists, ExecOptions, ExecResult, run, runOk} from './exec.js'
@@ -14,12 +16,22 @@ export function podmanGlobalArgs(): string[] {
   return args
 }
 
+/**
+ * The directory podman runs in: conmon writes an empty `oom` marker into its working
+ * directory when a container is OOM-killed, which must not land in the user's folder.
+ */
+function podmanCwd(): string {
+  const dir = join(tmpdir(), 'agentcgroup-podman')
+  mkdirSync(dir, {recursive: true})
+  return dir
+}
+
 export function podman(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return run('podman', [...podmanGlobalArgs(), ...args], opts)
+  return run('podman', [...podmanGlobalArgs(), ...args], {cwd: podmanCwd(), ...opts})
 }
 
 export function podmanOk(args: string[], opts: ExecOptions = {}): Promise<string> {
-  return runOk('podman', [...podmanGlobalArgs(), ...args], opts)
+  return runOk('podman', [...podmanGlobalArgs(), ...args], {cwd: podmanCwd(), ...opts})
 }
 
 export function podmanAvailable(): boolean {
