@@ -8,6 +8,7 @@
  * keeps --network none); with ANTHROPIC_BASE_URL or an API key in the environment, that
  * endpoint instead (the key is passed through, never stored: transcripts are redacted).
  */
+import {spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -22,10 +23,24 @@ export const CLAUDE_CODE_VERSION = '2.1.112'
 /** the replay server's port inside a container's network namespace */
 const REPLAY_PORT = 38787
 
+/** Pure-JS releases: 2.1.113+ download a native binary at install, 2.1.198+ need Node 22. */
+const PURE_JS = /^(2\.0\.\d+|2\.1\.(\d|[1-9]\d|10\d|11[0-2]))$/
+
 export function claudeCodeDir(version = CLAUDE_CODE_VERSION): string {
-  const dir = process.env.AGENTCGROUP_CLAUDE_CODE_DIR ?? join(packageRoot(), '.agentcgroup', `claude-code-${version}`, 'node_modules', '@anthropic-ai', 'claude-code')
+  const prefix = join(packageRoot(), '.agentcgroup', `claude-code-${version}`)
+  const dir = process.env.AGENTCGROUP_CLAUDE_CODE_DIR ?? join(prefix, 'node_modules', '@anthropic-ai', 'claude-code')
+  if (!existsSync(join(dir, 'cli.js')) && !process.env.AGENTCGROUP_CLAUDE_CODE_DIR && version !== CLAUDE_CODE_VERSION && PURE_JS.test(version)) {
+    // another pinned release (e.g. 2.0.0, which recorded the paper's sessions): install it once
+    // from the npm registry beside the default one; a failure is reported below in one line
+    spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--omit=optional', '--loglevel=error', `@anthropic-ai/claude-code@${version}`], {stdio: 'ignore', timeout: 180_000})
+  }
   if (!existsSync(join(dir, 'cli.js'))) {
-    const how = version === CLAUDE_CODE_VERSION ? 'run scripts/setup.sh' : `run npm install --prefix .agentcgroup/claude-code-${version} @anthropic-ai/claude-code@${version}`
+    const how =
+      version === CLAUDE_CODE_VERSION
+        ? 'run scripts/setup.sh'
+        : PURE_JS.test(version)
+          ? `installing it from npm failed; try npm install --prefix .agentcgroup/claude-code-${version} @anthropic-ai/claude-code@${version}`
+          : 'only the pure-JavaScript releases 2.0.0-2.1.112 run here (later ones download a native binary or need Node 22)'
     throw new UserError(`Claude Code ${version} is not installed at ${dir}: ${how}, or set AGENTCGROUP_CLAUDE_CODE_DIR`)
   }
   return dir
