@@ -21,6 +21,9 @@ export interface TenantMetrics {
   alloc_steps: number
   lag_p50_ms: number | null
   lag_p99_ms: number | null
+  /** step lag minus the time the tenant was held back by the policy or a cgroup limit
+   * (frozen, parked, or waiting in the kernel at a limit): the machine's own lateness */
+  machine_lag_p99_ms: number | null
   /** % of the replay's time the tenant held within 5 % of the trace's target */
   fidelity_pct: number | null
   /** % of steps that reached within 5 % of target before the next step was due */
@@ -50,6 +53,9 @@ export interface ArmMetrics {
   waste_pct: number | null
   fidelity_pct: number | null
   lag_p99_ms: number | null
+  /** over every step of every tenant: lag not caused by the policy or a cgroup limit (what a
+   * loaded or slow machine adds; a faithful replay keeps it < 50 ms) */
+  machine_lag_p99_ms: number | null
   high_mode: 'native' | 'emulated' | null
 }
 
@@ -106,9 +112,62 @@ export function onTargetPct(steps: StepRecord[], tol = 0.05): number | null {
   return (100 * ok) / steps.length
 }
 
-export function tenantMetrics(t: TenantRun): TenantMetrics {
+type Interval = [number, number]
+
+/**
+ * When the tenant was held back on purpose, ms from t0: frozen (freeze to thaw), parked at a
+ * limit the controller set (the kernel's oom_control notice to the next limit change or
+ * unthrottle), and the steps in which a cgroup limit refused its growth (it waited in the
+ * kernel: reclaim, parking, the OOM killer). The controller logs when it heard of a freeze or
+ * a park, a little after it happened, so these intervals err on the short side.
+ */
+export function heldIntervals(run: ArmRun, i: number): Interval[] {
+  const out: Interval[] = []
+  let frozen = false
+  let parked = false
+  let since = 0
+  const set = (tMs: number, f: boolean, p: boolean): void => {
+    const before = frozen || parked
+    frozen = f
+    parked = p
+    const after = frozen || parked
+    if (!before && after) since = tMs
+    else if (before && !after) out.push([since, tMs])
+  }
+  const events = run.controller.events.filter((e) => e.tenant === i).sort((a, b) => a.tMs - b.tMs)
+  for (const e of events) {
+    if (e.kind === 'freeze') set(e.tMs, true, parked)
+    else if (e.kind === 'thaw') set(e.tMs, false, parked)
+    else if (e.kind === 'parked') set(e.tMs, frozen, true)
+    else if (e.kind === 'limit_change' || e.kind === 'unthrottle') set(e.tMs, frozen, false)
+  }
+  if (frozen || parked) out.push([since, Infinity])
+  for (const s of run.tenants[i]?.steps ?? []) if (s.limitHit) out.push([s.startMs, s.endMs])
+  return out
+}
+
+function overlapMs(held: Interval[], a: number, b: number): number {
+  // union of the intervals clipped to [a, b]
+  const clipped = held.map(([x, y]): Interval => [Math.max(x, a), Math.min(y, b)]).filter(([x, y]) => y > x).sort((p, q) => p[0] - q[0])
+  let total = 0
+  let end = a
+  for (const [x, y] of clipped) {
+    if (y <= end) continue
+    total += y - Math.max(x, end)
+    end = y
+  }
+  return total
+}
+
+/** Per step: start minus due, less the time in [due, start] the tenant was held back. */
+export function machineLagsMs(steps: StepRecord[], held: Interval[]): number[] {
+  return steps.map((s) => Math.max(0, s.startMs - s.schedMs - overlapMs(held, s.schedMs, s.startMs)))
+}
+
+export function tenantMetrics(t: TenantRun, held: Interval[] = []): TenantMetrics {
   const grow = growLatenciesMs(t.steps)
   const lags = t.steps.map((s) => Math.max(0, s.startMs - s.schedMs))
+  const machineLags = machineLagsMs(t.steps, held)
   const survived = t.end === 'done'
   return {
     alloc_p50_ms: round(percentile(grow, 50)),
@@ -124,6 +183,7 @@ export function tenantMetrics(t: TenantRun): TenantMetrics {
     kernel_oom_kills: t.kernel.oomKills,
     lag_p50_ms: round(percentile(lags, 50)),
     lag_p99_ms: round(percentile(lags, 99)),
+    machine_lag_p99_ms: round(percentile(machineLags, 99)),
     name: t.name,
     oom_kills: t.oomKills,
     peak_mib: t.kernel.peakBytes === null ? null : round(t.kernel.peakBytes / 2 ** 20, 1),
@@ -136,7 +196,8 @@ export function tenantMetrics(t: TenantRun): TenantMetrics {
 }
 
 export function armMetrics(run: ArmRun, totalBytes: number): ArmMetrics {
-  const tenants = run.tenants.map(tenantMetrics)
+  const held = run.tenants.map((_, i) => heldIntervals(run, i))
+  const tenants = run.tenants.map((t, i) => tenantMetrics(t, held[i]))
   const r = run.controller.reactionsMs
   const survivorsFid = tenants.map((t) => t.fidelity_pct).filter((v): v is number => v !== null)
   const allLags = run.tenants.flatMap((t) => t.steps.map((s) => Math.max(0, s.startMs - s.schedMs)))
@@ -146,6 +207,7 @@ export function armMetrics(run: ArmRun, totalBytes: number): ArmMetrics {
     freeze_events: run.controller.freezeEvents,
     high_mode: run.controller.highMode,
     lag_p99_ms: round(percentile(allLags, 99)),
+    machine_lag_p99_ms: round(percentile(run.tenants.flatMap((t, i) => machineLagsMs(t.steps, held[i])), 99)),
     oom_kills: tenants.reduce((a, t) => a + t.oom_kills, 0),
     policy: run.policy,
     reaction_p50_ms: round(percentile(r, 50), 3),

@@ -216,7 +216,7 @@ export interface PoolPlan {
  * this kind of VM, free memory is handed back within about a second and then faults in at
  * 0.3-0.6 GiB/s instead of 13-20 GiB/s). It changes nothing inside the budget.
  */
-export function poolPlan(plan: ReplayPlan, capBytes: number, mirror = true, leadMs = 1, lagMs = 2): PoolPlan {
+export function poolPlan(plan: ReplayPlan, capBytes: number, mirror = true, leadMs = 1, lagMs = 100): PoolPlan {
   const timeline = poolTimeline(plan)
   const warmBytes = Math.floor(Math.min(capBytes, Math.max(0, ...timeline.map((e) => e.sum))) / PAGE) * PAGE
   if (!mirror) {
@@ -225,27 +225,43 @@ export function poolPlan(plan: ReplayPlan, capBytes: number, mirror = true, lead
     const initial = Math.max(0, warmBytes - plan.tenants.reduce((a, t) => a + t.targets[0], 0))
     return {offsetsMs: [0, 0], targets: [Math.floor(initial / PAGE) * PAGE, 0], warmBytes}
   }
-  const offsetsMs: number[] = []
-  const targets: number[] = []
+  // what the pool would hold if it followed the tenants exactly: warm - Σ targets, a step
+  // function changing at each event; it holds the least of that over [t - lagMs, t + leadMs]:
+  // it releases leadMs before tenants grow and takes back what they free only lagMs later, so
+  // a tenant that grows meanwhile (one released late by the controller, catching up) finds the
+  // freed pages still warm instead of competing with the pool for them
+  const changes: {t: number; hold: number}[] = []
   let sum = 0
   for (const e of timeline) {
-    if (e.tMs < 0) {
-      sum += e.grow - e.shrink
-      continue
-    }
-    const beforeSum = sum
-    if (e.grow > 0) {
-      offsetsMs.push(Math.max(0, e.tMs - leadMs))
-      targets.push(Math.max(0, warmBytes - beforeSum - e.grow))
-    }
+    const before = sum
     sum += e.grow - e.shrink
-    offsetsMs.push(e.tMs + lagMs)
-    targets.push(Math.max(0, warmBytes - sum))
+    if (e.tMs < 0) continue
+    // a merged event may grow before it shrinks: first room for all its growth, then the rest
+    changes.push({hold: Math.max(0, warmBytes - before - e.grow), t: e.tMs}, {hold: Math.max(0, warmBytes - sum), t: e.tMs + 0.001})
   }
   // step 0 is what the pool holds when the clock starts (after the tenants' first targets)
   const initial = Math.max(0, warmBytes - plan.tenants.reduce((a, t) => a + t.targets[0], 0))
-  offsetsMs.unshift(0)
-  targets.unshift(initial)
-  for (let i = 1; i < offsetsMs.length; i++) if (offsetsMs[i] < offsetsMs[i - 1]) offsetsMs[i] = offsetsMs[i - 1]
+  const holdAt = (t: number): number => {
+    let h = initial
+    for (const c of changes) {
+      if (c.t > t) break
+      h = c.hold
+    }
+    return h
+  }
+  const windowMin = (t: number): number => {
+    let m = holdAt(Math.max(0, t - lagMs))
+    for (const c of changes) if (c.t > t - lagMs && c.t <= t + leadMs) m = Math.min(m, c.hold)
+    return m
+  }
+  const times = [...new Set(changes.flatMap((c) => [Math.max(0, c.t - leadMs), c.t + lagMs]))].sort((x, y) => x - y)
+  const offsetsMs: number[] = [0]
+  const targets: number[] = [initial]
+  for (const t of times) {
+    const h = windowMin(t)
+    if (h === targets[targets.length - 1]) continue
+    offsetsMs.push(t)
+    targets.push(h)
+  }
   return {offsetsMs, targets: targets.map((b) => Math.floor(b / PAGE) * PAGE), warmBytes}
 }

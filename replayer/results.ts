@@ -16,6 +16,10 @@ export interface StepRecord {
   endMs: number
   /** anonymous RSS the tenant read after the step (0: not read) */
   rssBytes: number
+  /** the growth ran into a cgroup limit, the tenant's or the budget's (the kernel's limit-hit
+   * counter rose, or the limit refused it): it waited in the kernel (reclaim, parking under
+   * oom_kill_disable, the OOM killer), not on the machine; absent: no */
+  limitHit?: boolean
 }
 
 export type TenantEnd = 'done' | 'oom_killed' | 'killed' | 'crashed' | 'timeout'

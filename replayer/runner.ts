@@ -67,6 +67,8 @@ export interface PolicyResult {
   waste_pct: number | null
   fidelity_pct: number | null
   lag_p99_ms: number | null
+  /** step lag not caused by the policy or a cgroup limit: the machine's own lateness */
+  machine_lag_p99_ms: number | null
   high_mode: 'native' | 'emulated' | null
   replay_ids: string[]
   ci95?: Record<string, MeanCi>
@@ -226,6 +228,7 @@ function aggregate(policy: PolicyName, runs: ArmMetrics[], ids: string[]): Polic
     freeze_events: mean(runs.map((r) => r.freeze_events)) ?? 0,
     high_mode: runs[0].high_mode,
     lag_p99_ms: mean(runs.map((r) => r.lag_p99_ms)),
+    machine_lag_p99_ms: mean(runs.map((r) => r.machine_lag_p99_ms)),
     policy,
     reaction_p50_ms: mean(runs.map((r) => r.reaction_p50_ms)),
     reaction_fast_p99_ms: mean(runs.map((r) => r.reaction_fast_p99_ms)),

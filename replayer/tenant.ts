@@ -11,6 +11,8 @@ import {nativeBinary} from './native.js'
 import type {StepRecord} from './results.js'
 
 export const REC = {done: 4, error: 5, measure: 6, prefaulted: 2, ready: 1, step: 3} as const
+/** record flags (tenant.h) */
+export const FLAG = {huge: 2, limit: 4, touched: 1} as const
 const REC_BYTES = 64
 
 export interface RawRecord {
@@ -60,6 +62,8 @@ export class TenantProcess {
   private waiters: {kind: number; resolve: (r: RawRecord) => void; reject: (e: Error) => void}[] = []
   private exitInfo: TenantExit | null = null
   private stderr = ''
+  /** per record kind, how many a caller has already waited for (each answer is used once) */
+  private readonly taken = new Map<number, number>()
   doneNs: bigint | null = null
 
   private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>) {
@@ -99,6 +103,23 @@ export class TenantProcess {
     return this.next(REC.prefaulted)
   }
 
+  /**
+   * The warm pool's mode: it releases memory on time but takes memory back only with CPU no
+   * tenant wants (SCHED_IDLE, in 16 MiB pieces, giving up when its next step is due).
+   */
+  idleTakeBack(): void {
+    this.child.stdin.write('I\n')
+  }
+
+  /** Limit-hit counters (v1 memory.failcnt, v2 memory.events) of its group and its ancestors: a
+   * grow step during which one rose is flagged (it waited on a limit, not on the machine). */
+  watchLimits(files: string[]): void {
+    for (const f of files.slice(0, 4)) {
+      if (/\s/.test(f)) continue
+      this.child.stdin.write(`C ${f}\n`)
+    }
+  }
+
   go(t0Ns: bigint): void {
     this.child.stdin.write(`G ${t0Ns}\n`)
   }
@@ -116,11 +137,13 @@ export class TenantProcess {
     const ms = (ns: bigint): number => Number(ns - t0Ns) / 1e6
     return this.records
       .filter((r) => r.kind === REC.step)
-      .map((r) => ({achievedBytes: r.achieved, endMs: ms(r.endNs), rssBytes: r.rssAnon, schedMs: ms(r.schedNs), startMs: ms(r.startNs), step: r.step, targetBytes: r.target}))
+      .map((r) => ({achievedBytes: r.achieved, endMs: ms(r.endNs), limitHit: (r.flags & (FLAG.touched | FLAG.limit)) !== 0, rssBytes: r.rssAnon, schedMs: ms(r.schedNs), startMs: ms(r.startNs), step: r.step, targetBytes: r.target}))
   }
 
   private next(kind: number): Promise<RawRecord> {
-    const have = this.records.find((r) => r.kind === kind)
+    const n = this.taken.get(kind) ?? 0
+    this.taken.set(kind, n + 1)
+    const have = this.records.filter((r) => r.kind === kind)[n]
     if (have) return Promise.resolve(have)
     if (this.exitInfo) return Promise.reject(new Error(`tenant ${this.pid} exited (${this.exitInfo.signal ?? this.exitInfo.code})${this.exitInfo.error ? `: ${this.exitInfo.error}` : ''}`))
     return new Promise((resolve, reject) => this.waiters.push({kind, reject, resolve}))
@@ -133,11 +156,14 @@ export class TenantProcess {
       const r = decodeRecord(this.buf, off)
       this.records.push(r)
       if (r.kind === REC.done) this.doneNs = r.endNs
-      for (let i = this.waiters.length - 1; i >= 0; i--) {
+      for (let i = 0; i < this.waiters.length; i++) {
         if (this.waiters[i].kind === r.kind || r.kind === REC.error) {
           const [w] = this.waiters.splice(i, 1)
           if (r.kind === REC.error) w.reject(new Error(`tenant error: errno ${r.err} at step ${r.step}`))
           else w.resolve(r)
+          // one record answers one waiter (the oldest); an error answers them all
+          if (r.kind !== REC.error) break
+          i--
         }
       }
     }

@@ -14,6 +14,7 @@
  * by the next start after a SIGKILL (reapLeftovers); tenants die with us (PDEATHSIG).
  */
 import {getPriority, setPriority} from 'node:os'
+import {join} from 'node:path'
 
 import {CgroupPlane} from '../../collector/control/cgroup-plane.js'
 import {Controller} from '../../collector/control/controller.js'
@@ -92,7 +93,8 @@ class CgroupArm {
     this.procs = await Promise.all(this.plan.tenants.map((t) => TenantProcess.start(t, {cpu: sc.cpu, hugepages: sc.hugepages, rss: true})))
     for (const [i, p] of this.procs.entries()) this.groups[i].addProcess(p.pid)
     // unrelated load must not distort the replay: tenants above normal priority, the
-    // controller above them (it mostly sleeps); the warm pool stays at normal priority
+    // controller above them (it mostly sleeps); the warm pool releases memory at normal
+    // priority and takes it back only with idle CPU (SCHED_IDLE)
     this.niceBefore = tryNice(process.pid, -10)
     for (const p of this.procs) tryNice(p.pid, -5)
     this.plane = new CgroupPlane({
@@ -114,6 +116,14 @@ class CgroupArm {
       const w = await this.poolProc.prefault(true)
       this.notes.push(`warm pool: ${(this.opts.pool.warmBytes / 2 ** 20).toFixed(0)} MiB warmed at ${(w.achieved / 2 ** 20 / (Number(w.endNs - w.startNs) / 1e9)).toFixed(0)} MiB/s`)
       await this.poolProc.prefault(false)
+      this.poolProc.idleTakeBack()
+    }
+    // a step that waits on a limit (its group's or the budget's) is flagged, so lateness the
+    // scenario's limits cause is told apart from lateness the machine causes
+    const failFile = this.flavor === 'v1' ? 'memory.failcnt' : 'memory.events'
+    for (const [i, p] of this.procs.entries()) {
+      const dirs = [this.groups[i].memoryDir(), this.budget.memoryDir()].filter((d): d is string => d !== null)
+      p.watchLimits(dirs.map((d) => join(d, failFile)))
     }
     for (const [i, p] of this.procs.entries()) {
       // a tenant killed while touching its first target (a limit below it) just ends early

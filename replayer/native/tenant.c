@@ -7,6 +7,13 @@
  *   <offset_ns> <target_bytes> <cpu_pct_x100>       n lines; offsets are already divided by speed
  *   P                                               touch step 0's target now (before the clock)
  *   W                                               touch the whole reserve now (the warm pool's warm-up)
+ *   C <file>                                        a limit-hit counter (v1 memory.failcnt, v2 memory.events
+ *                                                   "max") of the tenant's group or an ancestor, up to 4:
+ *                                                   a step during which one rose is flagged FLAG_LIMIT
+ *   I                                               the warm pool's mode for the run: releases on time, a
+ *                                                   share on each CPU; takes memory back only with idle CPU
+ *                                                   (SCHED_IDLE, in 16 MiB pieces, given up when the next
+ *                                                   step is due)
  *   G <t0_ns>                                       run: step i is due at t0 + offset_i (CLOCK_MONOTONIC)
  * Memory is one reserved mapping: whole 2 MiB chunks in a MADV_HUGEPAGE region, the rest in a
  * 4 KiB region, so the amount held is exact to the page. Growth uses MADV_POPULATE_WRITE (one
@@ -20,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +56,24 @@ static uint64_t huge_cap, huge_held, small_held; /* bytes */
 static int statm_fd = -1;
 static int populate_ok = 1;
 static uint32_t step_flags;
+static int idle_takeback; /* the warm pool: take back with idle CPU only */
+static int limit_fd[4];
+static int nlimit;
+
+/* Σ of the limit-hit counters: a plain number (v1 failcnt) or the "max" key (v2 memory.events) */
+static long long limit_hits(void) {
+	long long sum = 0;
+	for (int k = 0; k < nlimit; k++) {
+		char b[512];
+		ssize_t n = pread(limit_fd[k], b, sizeof b - 1, 0);
+		if (n <= 0) continue;
+		b[n] = 0;
+		if (b[0] >= '0' && b[0] <= '9') { sum += atoll(b); continue; }
+		char *m = strncmp(b, "max ", 4) == 0 ? b : strstr(b, "\nmax ");
+		if (m) sum += atoll(m + (m == b ? 4 : 5));
+	}
+	return sum;
+}
 
 static int64_t now_ns(void) {
 	struct timespec t;
@@ -155,6 +181,43 @@ static int read_line(char *buf, size_t cap) {
 	return (int)n;
 }
 
+/*
+ * The warm pool's step: a release (the tenants grow next) happens at once; taking memory back
+ * (the tenants freed it) only keeps it from going cold, so it must not take CPU from them:
+ * the process runs SCHED_IDLE and grows in 16 MiB pieces, stopping when the next step is due.
+ */
+static uint64_t set_target_idle(uint64_t target, int64_t next_due) {
+	const uint64_t piece = 16UL << 20;
+	uint64_t held = huge_held + small_held;
+	if (target < held && held - target >= 4 * HUGE) {
+		/* free a share on each CPU: freed huge pages first sit on the freeing CPU's page lists,
+		 * and the tenants that grow next may run on any CPU */
+		cpu_set_t all, one;
+		if (sched_getaffinity(0, sizeof all, &all) == 0 && CPU_COUNT(&all) > 1) {
+			int n = CPU_COUNT(&all), k = 0;
+			uint64_t from = held;
+			for (int c = 0; c < CPU_SETSIZE && k < n; c++) {
+				if (!CPU_ISSET(c, &all)) continue;
+				k++;
+				CPU_ZERO(&one);
+				CPU_SET(c, &one);
+				sched_setaffinity(0, sizeof one, &one);
+				uint64_t to = k == n ? target : from - (held - target) / n / HUGE * HUGE;
+				set_target(to);
+				from = to;
+			}
+			sched_setaffinity(0, sizeof all, &all);
+			return huge_held + small_held;
+		}
+	}
+	if (target <= held) return set_target(target);
+	struct sched_param sp = {.sched_priority = 0};
+	sched_setscheduler(0, SCHED_IDLE, &sp);
+	while (held < target && now_ns() < next_due) held = set_target(target - held > piece ? held + piece : target);
+	sched_setscheduler(0, SCHED_OTHER, &sp);
+	return held;
+}
+
 static void run(int64_t t0) {
 	for (uint32_t i = 0; i < nsteps; i++) {
 		int64_t due = t0 + steps[i].off_ns;
@@ -162,9 +225,14 @@ static void run(int64_t t0) {
 		while (now_ns() < due && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
 		struct tenant_rec r = {.kind = REC_STEP, .step = i, .target = steps[i].target, .sched_ns = due};
 		step_flags = use_huge ? FLAG_HUGE : 0;
+		/* growth only: did it run into a cgroup limit (the kernel reclaiming, parking, killing)? */
+		int grows = nlimit > 0 && steps[i].target > huge_held + small_held;
+		long long hits = grows ? limit_hits() : 0;
 		r.start_ns = now_ns();
-		r.achieved = set_target(steps[i].target);
+		if (idle_takeback) r.achieved = set_target_idle(steps[i].target, i + 1 < nsteps ? t0 + steps[i + 1].off_ns : INT64_MAX);
+		else r.achieved = set_target(steps[i].target);
 		r.end_ns = now_ns();
+		if (grows && limit_hits() > hits) step_flags |= FLAG_LIMIT;
 		r.flags = step_flags;
 		if (use_rss) r.rss_anon = rss_anon();
 		if (use_cpu && steps[i].cpu_x100 > 0 && i + 1 < nsteps) {
@@ -249,6 +317,14 @@ int main(int argc, char **argv) {
 			r.achieved = set_target(peak);
 			r.end_ns = now_ns();
 			emit(&r);
+		} else if (line[0] == 'C') {
+			char path[400];
+			if (sscanf(line, "C %399s", path) != 1 || nlimit >= 4) fail(0, EINVAL);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) fail(0, errno);
+			limit_fd[nlimit++] = fd;
+		} else if (line[0] == 'I') {
+			idle_takeback = 1;
 		} else if (line[0] == 'G') {
 			long long t0;
 			if (sscanf(line, "G %lld", &t0) != 1) fail(0, EINVAL);

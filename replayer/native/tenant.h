@@ -16,6 +16,8 @@
 
 #define FLAG_TOUCHED 1   /* MADV_POPULATE_WRITE was refused (limit hit): pages were touched one by one */
 #define FLAG_HUGE 2      /* transparent huge pages were requested for whole 2 MiB chunks */
+#define FLAG_LIMIT 4     /* a cgroup limit was hit during the step (a limit-hit counter given by C rose):
+                            the kernel reclaimed, parked or OOM-killed before charging */
 
 struct tenant_rec {
 	uint32_t kind;

@@ -24,8 +24,13 @@ import {measureAllocRate} from '../../replayer/tenant.js'
 import {tempDir, writeFile} from '../fixtures/recordings.js'
 
 const sys = detectCgroupSystem()
-/** A real replay that kept to its schedule (step lag p99 under 50 ms) */
-const faithful = (r: ArmRun): boolean => (armMetrics(r, 1).lag_p99_ms ?? Infinity) < 50
+/**
+ * A real replay that kept to its schedule: step lag p99 under 50 ms, not counting the time a
+ * tenant was held back on purpose (frozen, parked by the policy, waiting at a cgroup limit):
+ * that lateness is the policy's effect, which the simulator models, not the machine's.
+ */
+const machineLag = (r: ArmRun): number => armMetrics(r, 1).machine_lag_p99_ms ?? Infinity
+const faithful = (r: ArmRun): boolean => machineLag(r) < 50
 const canRun = process.getuid?.() === 0 && sys.memory !== null
 const MiB = 2 ** 20
 const dir = tempDir()
@@ -96,7 +101,7 @@ describe.skipIf(!canRun)(`replay on real cgroups (${flavorOf(sys) ?? 'none'})`, 
       // the budget is tight at the LOW peaks; a replay slowed by other load may miss them
       let none = await get('none')
       for (let k = 0; k < 3 && !none.tenants.some((t) => t.end === 'oom_killed'); k++) none = await runCgroupArm(plan, 'none', {pool, sys})
-      if (!none.tenants.some((t) => t.end === 'oom_killed')) ctx.skip(`none got no OOM kill in 4 runs (step lag p99 ${armMetrics(none, 1).lag_p99_ms} ms: the machine is too loaded)`)
+      if (!none.tenants.some((t) => t.end === 'oom_killed')) ctx.skip(`none got no OOM kill in 4 runs (machine step lag p99 ${machineLag(none)} ms: the machine is too loaded)`)
       const ac = await get('agentcgroup')
       expect(ac.tenants.map((t) => t.end)).toEqual(['done', 'done', 'done'])
       const high = ac.tenants[0]
@@ -115,7 +120,7 @@ describe.skipIf(!canRun)(`replay on real cgroups (${flavorOf(sys) ?? 'none'})`, 
           real = await runCgroupArm(plan, p, {pool, sys})
           runs.set(p, real)
         }
-        if (!faithful(real)) ctx.skip(`the machine is too loaded for a faithful replay (${p}: step lag p99 ${armMetrics(real, sc.totalBytes).lag_p99_ms} ms)`)
+        if (!faithful(real)) ctx.skip(`the machine is too loaded for a faithful replay (${p}: machine step lag p99 ${machineLag(real)} ms)`)
         const sim = simulate(plan, p, {allocMiBs: rate.hugeWarmMiBs, flavor: flavorOf(sys)!})
         const survivors = (r: ArmRun) => ({high: r.tenants.filter((t) => t.priority === 'high' && t.end === 'done').length, low: r.tenants.filter((t) => t.priority === 'low' && t.end === 'done').length})
         expect(survivors(sim), p).toEqual(survivors(real))
