@@ -133,15 +133,15 @@ export class Store {
     })
   }
 
-  /** Bulk append through DuckDB's appender; run_id is filled in for child rows. */
-  private async appendRows(table: TableName, rows: object[], runId: string): Promise<void> {
+  /** Bulk append through DuckDB's appender; `runId`, when given, fills run_id of every row. */
+  private async appendRows(table: TableName, rows: object[], runId: string | null): Promise<void> {
     const columns = TABLES[table]
     assertKnownColumns(table, columns, rows[0])
     const appender = await this.conn.createAppender(table)
     try {
       for (const row of rows) {
         const r = row as Record<string, unknown>
-        for (const col of columns) appendValue(appender, col, col.name === 'run_id' ? runId : r[col.name], table)
+        for (const col of columns) appendValue(appender, col, runId !== null && col.name === 'run_id' ? runId : r[col.name], table)
         appender.endRow()
       }
     } finally {
@@ -153,20 +153,7 @@ export class Store {
   async insertRows(table: TableName, rows: object[]): Promise<void> {
     this.assertWritable()
     if (rows.length === 0) return
-    const columns = TABLES[table]
-    assertKnownColumns(table, columns, rows[0])
-    await this.transaction(async () => {
-      const appender = await this.conn.createAppender(table)
-      try {
-        for (const row of rows) {
-          const r = row as Record<string, unknown>
-          for (const col of columns) appendValue(appender, col, r[col.name], table)
-          appender.endRow()
-        }
-      } finally {
-        appender.closeSync()
-      }
-    })
+    await this.transaction(() => this.appendRows(table, rows, null))
   }
 
   /** Parameterised query; BIGINTs come back as strings (cast in SQL where numbers are wanted). */

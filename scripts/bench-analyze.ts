@@ -7,17 +7,18 @@
  */
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
 import {analyze} from '../analysis/analyze.js'
 import {median} from '../analysis/stats.js'
 import {importRecordings} from '../datasets/import/importer.js'
 import {Store} from '../datasets/store.js'
+import {paperDataPath} from './paper-data.js'
 
 const RUNS = 5
 const TARGET_S = 0.85
 
-const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
+const source = paperDataPath(process.argv[2])
 if (!existsSync(source)) {
   console.error(`bench:analyze: ${source} is absent; pass a recordings folder`)
   process.exit(1)

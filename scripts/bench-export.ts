@@ -10,7 +10,7 @@
  */
 import {existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
 import {shardSlice} from '../datasets/catalog/shard.js'
 import {exportStore} from '../datasets/export/exporter.js'
@@ -20,6 +20,7 @@ import {importRecordings} from '../datasets/import/importer.js'
 import {TABLES} from '../datasets/schema.js'
 import {sqlString, Store} from '../datasets/store.js'
 import {recordingBytes} from './recording-bytes.js'
+import {paperDataPath} from './paper-data.js'
 
 const SHARDS = 16
 
@@ -55,7 +56,7 @@ async function differing(a: string, b: string): Promise<string[]> {
   })
 }
 
-const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
+const source = paperDataPath(process.argv[2])
 if (!existsSync(source)) {
   console.error(`bench:export: ${source} is absent; pass a recordings folder`)
   process.exit(1)

@@ -5,14 +5,15 @@
  */
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
 import {importRecordings} from '../datasets/import/importer.js'
 import {Store} from '../datasets/store.js'
 import {recordingBytes} from './recording-bytes.js'
+import {paperDataPath} from './paper-data.js'
 
 
-const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
+const source = paperDataPath(process.argv[2])
 if (!existsSync(source)) {
   console.error(`bench:import: ${source} is absent; pass a recordings folder`)
   process.exit(1)

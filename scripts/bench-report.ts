@@ -10,8 +10,9 @@ import {join} from 'node:path'
 import {importRecordings} from '../datasets/import/importer.js'
 import {Store} from '../datasets/store.js'
 import {buildReport} from '../reports/build.js'
+import {paperDataPath} from './paper-data.js'
 
-const DATA = process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper')
+const DATA = paperDataPath(process.argv[2])
 const REPEATS = 5
 
 const dir = mkdtempSync(join(tmpdir(), 'agentcgroup-bench-report-'))

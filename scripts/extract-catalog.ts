@@ -4,11 +4,11 @@
  * Usage: npm run build && node dist/scripts/extract-catalog.js [../shared/datasets/agentcgroup-paper]
  */
 import {writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
 
 import {extractPaperCatalog, sweRebenchFile} from '../datasets/catalog/swe-rebench.js'
+import {paperDataPath} from './paper-data.js'
 
-const source = resolve(process.argv[2] ?? join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper'))
+const source = paperDataPath(process.argv[2])
 const data = extractPaperCatalog(source)
 writeFileSync(sweRebenchFile(), JSON.stringify(data, null, 1) + '\n')
 console.log(`${sweRebenchFile()}: ${data.tasks.length} instances, ${data.tasks.filter((t) => t.peak_mem_bytes !== null).length} with a measured peak`)

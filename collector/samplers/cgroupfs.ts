@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import type {EventRow, SampleRow} from '../../datasets/model.js'
 import {RunClock} from './clock.js'
 import type {SamplerTarget} from './target.js'
-import type {Sampler, SamplerOptions, SamplerResult} from './types.js'
+import type {Sampler, SamplerInfo, SamplerOptions, SamplerResult} from './types.js'
 
 /** One cgroup's counter files, read-only, kept open. Missing optional files read as null. */
 export class CgroupCounters {
@@ -146,6 +146,29 @@ export function median(values: number[]): number | null {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
 }
 
+/**
+ * The info of a counter sampler (cgroupfs, podman stats): the median interval of its samples
+ * and its own CPU (`ownCpuUsec`, spent since `startMono`) as % of one core over the wall time.
+ */
+export function counterSamplerInfo(o: {sampler: string; samples: SampleRow[]; clock: RunClock; startMono: bigint; ownCpuUsec: number; warnings: string[]}): SamplerInfo {
+  const wallUsec = Number((process.hrtime.bigint() - o.startMono) / 1000n)
+  const gaps = o.samples.slice(1).map((s, i) => (s.t_us - o.samples[i].t_us) / 1000)
+  const interval = median(gaps)
+  return {
+    bpfRunTimeNs: null,
+    clockOffsetNs: o.clock.offsetNs,
+    intervalMs: interval === null ? null : Math.round(interval * 10) / 10,
+    overheadCpuPct: wallUsec > 0 ? (o.ownCpuUsec / wallUsec) * 100 : null,
+    ownCpuUsec: o.ownCpuUsec,
+    programs: [],
+    ringbufDrops: null,
+    setupCpuUsec: 0,
+    sampler: o.sampler,
+    wallUsec,
+    warnings: o.warnings,
+  }
+}
+
 export class CgroupfsSampler implements Sampler {
   readonly name = 'cgroupfs' as const
   private counters: CgroupCounters | null = null
@@ -243,25 +266,9 @@ export class CgroupfsSampler implements Sampler {
     this.abort()
     this.counters?.close()
     this.counters = null
-    const wallUsec = Number((process.hrtime.bigint() - this.startMono) / 1000n)
-    const ownCpu = ownCpuUsec() - this.cpu0
-    const gaps = this.samples.slice(1).map((s, i) => (s.t_us - this.samples[i].t_us) / 1000)
-    const interval = median(gaps)
     return {
       events: this.events,
-      info: {
-        bpfRunTimeNs: null,
-        clockOffsetNs: this.clock.offsetNs,
-        intervalMs: interval === null ? null : Math.round(interval * 10) / 10,
-        overheadCpuPct: wallUsec > 0 ? (ownCpu / wallUsec) * 100 : null,
-        ownCpuUsec: ownCpu,
-        programs: [],
-        ringbufDrops: null,
-        setupCpuUsec: 0,
-        sampler: 'cgroupfs',
-        wallUsec,
-        warnings: [],
-      },
+      info: counterSamplerInfo({clock: this.clock, ownCpuUsec: ownCpuUsec() - this.cpu0, sampler: 'cgroupfs', samples: this.samples, startMono: this.startMono, warnings: []}),
       processes: [],
       samples: this.samples,
     }

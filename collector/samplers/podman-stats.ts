@@ -11,7 +11,8 @@ import {readFileSync} from 'node:fs'
 
 import type {SampleRow} from '../../datasets/model.js'
 import {parseMemUsage, parsePercent} from '../../datasets/formats/sizes.js'
-import {median, ownCpuUsec} from './cgroupfs.js'
+import {podmanGlobalArgs} from '../podman.js'
+import {counterSamplerInfo, ownCpuUsec} from './cgroupfs.js'
 import {RunClock} from './clock.js'
 import type {SamplerTarget} from './target.js'
 import type {Sampler, SamplerOptions, SamplerResult} from './types.js'
@@ -59,7 +60,8 @@ export class PodmanStatsSampler implements Sampler {
     this.children0 = childrenCpuUsec()
     this.startMono = process.hrtime.bigint()
     this.running = true
-    const args = [...(opts.podmanArgs ?? []), 'stats', '--no-stream', '--format', 'json', target.container]
+    // the same storage and runtime flags as every other podman call (a private --root in tests)
+    const args = [...(opts.podmanArgs ?? podmanGlobalArgs()), 'stats', '--no-stream', '--format', 'json', target.container]
     this.loop = this.run(opts.podmanPath ?? 'podman', args, opts.intervalMs)
   }
 
@@ -116,25 +118,16 @@ export class PodmanStatsSampler implements Sampler {
   async stop(): Promise<SamplerResult> {
     this.abort()
     await this.loop
-    const wallUsec = Number((process.hrtime.bigint() - this.startMono) / 1000n)
-    const ownCpu = ownCpuUsec() - this.cpu0 + (childrenCpuUsec() - this.children0)
-    const gaps = this.samples.slice(1).map((s, i) => (s.t_us - this.samples[i].t_us) / 1000)
-    const interval = median(gaps)
     return {
       events: [],
-      info: {
-        bpfRunTimeNs: null,
-        clockOffsetNs: this.clock.offsetNs,
-        intervalMs: interval === null ? null : Math.round(interval * 10) / 10,
-        overheadCpuPct: wallUsec > 0 ? (ownCpu / wallUsec) * 100 : null,
-        ownCpuUsec: ownCpu,
-        programs: [],
-        ringbufDrops: null,
-        setupCpuUsec: 0,
+      info: counterSamplerInfo({
+        clock: this.clock,
+        ownCpuUsec: ownCpuUsec() - this.cpu0 + (childrenCpuUsec() - this.children0),
         sampler: 'podman-stats',
-        wallUsec,
+        samples: this.samples,
+        startMono: this.startMono,
         warnings: this.errors.map((e) => `podman stats failed: ${e}`),
-      },
+      }),
       processes: [],
       samples: this.samples,
     }

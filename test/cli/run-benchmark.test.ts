@@ -14,24 +14,14 @@ import {Ledger, ledgerPathFor} from '../../collector/ledger.js'
 import {loadSessionFile} from '../../collector/session.js'
 import {demoTasks} from '../../datasets/catalog/demo.js'
 import {testPodmanRoot, BIN, cli, ensureTestImage, leftovers, podmanSkipReason, podmanSync, testEnv} from '../collector/helpers.js'
-import {tempDir} from '../fixtures/recordings.js'
+import {PAPER_DATA, tempDir} from '../fixtures/recordings.js'
+import type {BenchmarkRun} from '../../collector/benchmark.js'
 
 const skip = podmanSkipReason()
-const PAPER = join(process.cwd(), '..', 'shared', 'datasets', 'agentcgroup-paper', 'all_images_haiku')
+const PAPER = join(PAPER_DATA, 'all_images_haiku')
 
-interface JsonRun {
-  run_id: string
-  task_id: string
-  agent: string
-  runtime: string
-  status: string
-  tests_passed: boolean | null
-  samples: number
-  processes: number
-  tool_calls: number
-  oom_kills: number
-  error: string | null
-}
+// the --json contract, as the command defines it
+type JsonRun = BenchmarkRun
 
 async function sql(db: string, q: string): Promise<Record<string, unknown>[]> {
   const r = await cli(['sql', '--db', db, '--json', q])
