@@ -4,13 +4,16 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {claudeCodeDir} from '../../collector/agents/claude-code.js'
+import {tempDir} from '../fixtures/recordings.js'
 
 describe('Claude Code versions', () => {
   it('installs 2.0.0 (the version that recorded the paper) on first use and runs it', () => {
     const dir = claudeCodeDir('2.0.0')
     expect(dir).toMatch(/claude-code-2\.0\.0/)
-    const out = execFileSync(process.execPath, [join(dir, 'cli.js'), '--version'], {encoding: 'utf8', env: {...process.env, DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1'}})
-    expect(out).toMatch(/^2\.0\.0\b/)
+    // a private HOME: the CLI must neither read nor write the user's ~/.claude*
+    const home = tempDir()
+    const out = execFileSync(process.execPath, [join(dir, 'cli.js'), '--version'], {encoding: 'utf8', env: {...process.env, DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', HOME: home}})
+    expect(out.trim()).toMatch(/^2\.0\.0\b/)
   }, 240_000)
 
   it('refuses versions that cannot run here, saying why', () => {
