@@ -11,9 +11,9 @@ import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {BpfNative, NativeLayout, NativeProgramStatus, NativeSession, NativeSessionStats} from './native.js'
+import type {BpfNative, NativeLayout, NativeProgramStatus, NativeSession, NativeSessionStats, PeerCredentials} from './native.js'
 
-export type {NativeProgramStatus as ProgramStatus, NativeSessionStats as SessionStats} from './native.js'
+export type {NativeProgramStatus as ProgramStatus, NativeSessionStats as SessionStats, PeerCredentials} from './native.js'
 
 /** The objects a recording loads; `loadgen` is the benchmark's synthetic source. */
 export const RECORD_OBJECTS = ['proc', 'rss', 'oom', 'reclaim'] as const
@@ -80,6 +80,15 @@ export function probePrograms(): ReturnType<BpfNative['probe']> {
 /** CLOCK_MONOTONIC (the BPF clock) and CLOCK_REALTIME read together. */
 export function clockSync(): {monoNs: bigint; wallNs: bigint; uncertaintyNs: bigint} {
   return loadNative().clockSync()
+}
+
+/**
+ * The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED):
+ * its pid in our PID namespace (a client in a container shows its host pid), uid and gid.
+ * `fd` is the socket's descriptor; for a net.Socket see collector/domains/broker.ts.
+ */
+export function peerCredentials(fd: number): PeerCredentials {
+  return loadNative().peerCredentials(fd)
 }
 
 // ---- events ----------------------------------------------------------------------------------

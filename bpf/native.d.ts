@@ -98,4 +98,13 @@ export interface BpfNative {
   clockSync(): {monoNs: bigint; wallNs: bigint; uncertaintyNs: bigint}
   layout(): NativeLayout
   libbpfVersion(): string
+  /** getsockopt(SO_PEERCRED) on a connected Unix socket's fd; pid in our PID namespace */
+  peerCredentials(fd: number): PeerCredentials
+}
+
+/** Who is at the other end of a Unix socket, as the kernel recorded it at connect(). */
+export interface PeerCredentials {
+  pid: number
+  uid: number
+  gid: number
 }

@@ -16,12 +16,16 @@ import {emptyRunRecord, EventRow, PhaseRow, RunRecord, RunStatus, ToolCallRow} f
 import {redactSecrets} from '../datasets/redact.js'
 import {Cgroup, CgroupSystem} from '../kernel/cgroup.js'
 import {interruptedBy, onCleanup} from '../kernel/cleanup.js'
-import type {Agent, AgentResult} from './agents/types.js'
+import type {Agent, AgentResult, ToolShell} from './agents/types.js'
 import {attributeProcesses} from './attribute.js'
+import type {NodeControl} from './control/live.js'
+import {ToolDomainBroker} from './domains/broker.js'
+import {withDomains} from './domains/match.js'
+import {toolShellDir} from './domains/toolshell.js'
 import {kernelToolCalls} from './kernel-calls.js'
 import {taskPrompt} from './prompt.js'
 import type {LatencyMode, ReplayEvent} from './replay-server.js'
-import type {Runtime} from './runtime/types.js'
+import type {Mount, Runtime} from './runtime/types.js'
 import {RunSampling, SamplingResult, startRunSampling} from './run-sampling.js'
 import type {SamplerName} from './samplers/index.js'
 import type {BenchTask} from './tasks.js'
@@ -41,8 +45,15 @@ export interface AttemptSpec {
   /** bpf (cgroupfs where BPF cannot run), cgroupfs, podman-stats */
   sampler?: SamplerName
   memoryBytes?: number | null
+  /** --control: the node this attempt runs under (its limits, tool-call cgroups, controller) */
+  node?: NodeControl | null
   log: (msg: string) => void
 }
+
+/** Where the wrapper and the broker's socket appear inside a container. */
+const TOOLSHELL_TARGET = '/opt/agentcgroup/bin'
+const CONTROL_TARGET = '/run/agentcgroup'
+const SOCKET_NAME = 'ctl.sock'
 
 const nowUs = () => Date.now() * 1000
 
@@ -67,6 +78,8 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
   const serverEvents: ReplayEvent[] = []
   let poller: RunSampling | null = null
   let created = false
+  let broker: ToolDomainBroker | null = null
+  let shell: ToolShell | null = null
   try {
     // image_prepare
     let t = nowUs()
@@ -81,9 +94,17 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
     phase('image_prepare', t)
     // container_create
     t = nowUs()
+    const mounts = agent.mounts({homeDir: home, runtime: rt})
+    const domainMounts = spec.node?.domains ? toolCallMounts(scratch) : null
     try {
-      await rt.create({memoryBytes: spec.memoryBytes ?? null, mounts: agent.mounts({homeDir: home, runtime: rt}), repoCopy})
+      await rt.create({memoryBytes: spec.memoryBytes ?? null, mounts: [...mounts, ...(domainMounts ?? [])], repoCopy})
       created = true
+      if (domainMounts) {
+        // every tool call's process tree in its own cgroup under the agent's (collector/domains)
+        const [tools, control] = domainMounts
+        broker = await ToolDomainBroker.start({hooks: spec.node!.hooksFor(spec.runId), log: spec.log, parent: () => Cgroup.at(spec.sys, rt.cgroupRel()), socketPath: join(control.host, SOCKET_NAME)})
+        shell = {env: {AGENTCGROUP_SOCK: join(rt.pathInside(control), SOCKET_NAME)}, path: join(rt.pathInside(tools), 'bash')}
+      }
     } catch (e) {
       status = 'not_started'
       throw e
@@ -105,6 +126,7 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
       runtime: rt,
       scratchDir: scratch,
       sessionFiles: spec.sessionFiles,
+      shell,
       task,
       timeoutMs: spec.timeoutMs,
     })
@@ -114,24 +136,30 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
     // tests, in the same container after the agent
     if (task.testCommand && !result.timedOut && interruptedBy() === null) {
       t = nowUs()
-      const r = await rt.exec(['bash', '-c', task.testCommand], {}, {timeoutMs: spec.testTimeoutMs ?? 600_000})
+      // with tool-call cgroups the test step is a call of its own, controlled like the agent's
+      const argv = shell ? [shell.path, '-c', task.testCommand] : ['bash', '-c', task.testCommand]
+      const r = await rt.exec(argv, shell?.env ?? {}, {timeoutMs: spec.testTimeoutMs ?? 600_000})
       testsPassed = r.code === 0
       phase('tests', t)
     }
     poll = await poller.stop()
     poller = null
+    // v1 counts a kill only in the victim's own group: a tool call's group knows of its kills
+    const oomKills = Math.max(poll.oomKills, domainOomKills(broker))
     if (interruptedBy() !== null) status = 'interrupted'
     else if (result.timedOut) status = 'timeout'
-    else if (poll.oomKills > 0) status = 'oom_killed'
+    else if (oomKills > 0) status = 'oom_killed'
     else status = result.exitCode === 0 ? 'done' : 'failed'
     if (status === 'timeout') error = `agent timed out after ${Math.round(spec.timeoutMs / 1000)} s`
     else if (status === 'failed') error = `agent exited ${result.exitCode}${result.outputTail ? `: ${result.outputTail.split('\n').at(-1)}` : ''}`
-    else if (status === 'oom_killed') error = `the run's memory limit was hit: ${poll.oomKills} process(es) OOM-killed`
+    else if (status === 'oom_killed') error = `the run's memory limit was hit: ${oomKills} process(es) OOM-killed`
   } catch (e) {
     error = (e as Error).message.split('\n')[0]
     if ((status as RunStatus) !== 'not_started') status = interruptedBy() !== null ? 'interrupted' : 'failed'
   } finally {
     if (poller) poll = await poller.stop().catch(() => null)
+    // calls still open (the agent was killed mid-call) end now: their groups go before the container
+    await broker?.close()
     const t = nowUs()
     try {
       await rt.teardown()
@@ -148,6 +176,9 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
     agent_version: result?.agentVersion ?? null,
     attempt: spec.attempt,
     cgroup_version: spec.sys.layout,
+    control: spec.node?.mode ?? null,
+    memory_limit_bytes: spec.memoryBytes ?? null,
+    node_memory_bytes: spec.node?.nodeMemoryBytes ?? null,
     dataset: task.catalog,
     ended_at_us: nowUs(),
     error: error ? redactSecrets(error) : null,
@@ -191,7 +222,8 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
   }
   attributeProcesses(record.processes, calls, (argv) => agent.toolShell(argv))
   const kernel = kernelToolCalls(record.processes, calls, (argv) => agent.toolShell(argv), calls.length)
-  record.toolCalls = [...calls, ...kernel.calls]
+  // each call's own cgroup, measured: matched to the transcript's calls; the rest stand alone
+  record.toolCalls = withDomains([...calls, ...kernel.calls], broker?.records() ?? [], {runId: spec.runId})
   if (kernel.summary) record.run.notes = [record.run.notes, kernel.summary].filter(Boolean).join('; ')
   for (const ev of serverEvents) {
     if (ev.kind === 'divergence' || ev.kind === 'exhausted') {
@@ -200,8 +232,25 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
   }
   // the samplers store their own oom_kill events; the /proc poller only counts them
   if (poll && poll.oomKills > 0 && !poll.events.some((e) => e.kind === 'oom_kill')) events.push({detail: JSON.stringify({count: poll.oomKills, source: 'procfs'}), kind: 'oom_kill', t_us: agentEndUs ?? nowUs()})
-  record.events = [...(poll?.events ?? []), ...events]
+  else if (!poll?.events.some((e) => e.kind === 'oom_kill')) {
+    for (const d of broker?.records() ?? []) if (d.oomKills > 0) events.push({detail: JSON.stringify({count: d.oomKills, domain: d.name, source: 'tool cgroup'}), kind: 'oom_kill', t_us: d.endUs})
+  }
+  record.events = [...(poll?.events ?? []), ...events, ...(spec.node?.eventsFor(spec.runId) ?? [])]
   return record
+}
+
+function domainOomKills(broker: ToolDomainBroker | null): number {
+  return (broker?.records() ?? []).reduce((a, d) => a + d.oomKills, 0)
+}
+
+/** The wrapper (read-only) and the broker's socket directory, mounted into the agent's world. */
+function toolCallMounts(scratch: string): [Mount, Mount] {
+  const control = join(scratch, 'control')
+  mkdirSync(control, {mode: 0o755})
+  return [
+    {host: toolShellDir(), readOnly: true, target: TOOLSHELL_TARGET},
+    {host: control, target: CONTROL_TARGET},
+  ]
 }
 
 /** A copy of the task's repository, made a git repository (so the agent's git diff works). */

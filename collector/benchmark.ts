@@ -16,13 +16,14 @@ import {shardSlice} from '../datasets/catalog/shard.js'
 import {UserError} from '../datasets/errors.js'
 import type {RunRecord} from '../datasets/model.js'
 import {Store} from '../datasets/store.js'
-import {CgroupSystem, detectCgroupSystem, pidAlive, reapLeftovers} from '../kernel/cgroup.js'
+import {CgroupSystem, detectCgroupSystem, pidAlive, reapLeftovers, thawLeftovers} from '../kernel/cgroup.js'
 import {interruptedBy, onInterrupt, setSignalMode} from '../kernel/cleanup.js'
 import {ClaudeCodeAgent, claudeCodeDir} from './agents/claude-code.js'
 import {CommandAgent} from './agents/command.js'
 import {ScriptedAgent} from './agents/scripted.js'
 import type {Agent} from './agents/types.js'
 import {runAttempt} from './attempt.js'
+import {ControlMode, NodeControl} from './control/live.js'
 import {Ledger, ledgerPathFor} from './ledger.js'
 import {podmanAvailable} from './podman.js'
 import type {LatencyMode} from './replay-server.js'
@@ -46,7 +47,10 @@ export interface BenchmarkOptions {
   agentVersion?: string
   runtime: RuntimeName | 'auto'
   concurrency: number
-  memoryBudgetBytes: number | null
+  /** --control: limits and tool-call cgroups (collector/control/live.ts); default none */
+  control?: ControlMode
+  /** --node-memory: one limit for all agents of the invocation, bytes */
+  nodeMemoryBytes: number | null
   shard: {index: number; count: number} | null
   timeoutMs: number
   db: string
@@ -71,6 +75,8 @@ export interface BenchmarkRun {
   processes: number
   tool_calls: number
   oom_kills: number
+  /** what the controller did to the run's tool calls (kill: OOM kills in the run) */
+  control_events: {throttle: number; freeze: number; thaw: number; kill: number}
   error: string | null
 }
 
@@ -135,7 +141,21 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   const sys = detectCgroupSystem()
   setSignalMode('defer')
   await reapEverything(sys, runtimeName, opts.log)
-  const store = await Store.open(opts.db)
+  const control = opts.control ?? 'none'
+  if (control === 'agentcgroup' && opts.nodeMemoryBytes === null) throw new UserError('--control agentcgroup needs --node-memory SIZE: the budget it keeps the agents under')
+  if (control === 'static' && opts.nodeMemoryBytes === null) throw new UserError('--control static needs --node-memory SIZE: each agent gets its equal share')
+  let node: NodeControl | null = null
+  if (control !== 'none' || opts.nodeMemoryBytes !== null) {
+    try {
+      node = await NodeControl.start({concurrency: opts.concurrency, log: opts.log, mode: control, nodeMemoryBytes: opts.nodeMemoryBytes, sys})
+    } catch (error) {
+      throw new UserError(`--control ${control}: ${(error as Error).message}`)
+    }
+  }
+  const store = await Store.open(opts.db).catch((error: unknown) => {
+    node?.close()
+    throw error
+  })
   const ledgerPath = ledgerPathFor(opts.db)
   const ledger = new Ledger(ledgerPath)
   try {
@@ -154,17 +174,17 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     })
     let done = 0
     let writes = Promise.resolve()
-    const perAttemptMemory = opts.memoryBudgetBytes ? Math.floor(opts.memoryBudgetBytes / Math.max(1, opts.concurrency)) : null
     const queue = [...todo]
     const worker = async () => {
       for (let p = queue.shift(); p && interruptedBy() === null; p = queue.shift()) {
         if (!ledger.claim(p.runId)) continue
         opts.progress?.(done, todo.length, p.task.id)
-        const rt: Runtime = runtimeName === 'podman' ? new PodmanRuntime(sys) : new LocalRuntime(sys)
+        const parent = node?.root.rel
+        const rt: Runtime = runtimeName === 'podman' ? new PodmanRuntime(sys, parent) : new LocalRuntime(sys, parent)
         active.add(rt)
         let record: RunRecord
         try {
-          record = await runOne(p, rt, agent, sys, store, opts, perAttemptMemory)
+          record = await runOne(p, rt, agent, sys, store, opts, node)
         } finally {
           active.delete(rt)
         }
@@ -194,10 +214,11 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   } finally {
     ledger.close()
     store.close()
+    node?.close()
   }
 }
 
-async function runOne(p: Planned, rt: Runtime, agent: Agent, sys: CgroupSystem, store: Store, opts: BenchmarkOptions, memoryBytes: number | null): Promise<RunRecord> {
+async function runOne(p: Planned, rt: Runtime, agent: Agent, sys: CgroupSystem, store: Store, opts: BenchmarkOptions, node: NodeControl | null): Promise<RunRecord> {
   let sessionFiles: string[] | null = null
   let task = p.task
   const scratch = join(tmpdir(), `agentcgroup-session-${process.pid}-${p.attempt}-${p.task.id}`)
@@ -213,7 +234,8 @@ async function runOne(p: Planned, rt: Runtime, agent: Agent, sys: CgroupSystem, 
       intervalMs: opts.intervalMs,
       latency: opts.latency,
       log: opts.log,
-      memoryBytes,
+      memoryBytes: node?.agentLimitBytes() ?? null,
+      node,
       runId: p.runId,
       runtime: rt,
       sampler: opts.sampler,
@@ -234,16 +256,20 @@ async function reportOf(store: Store, ledger: Ledger, p: Planned, agent: string,
       (SELECT count(*) FROM samples s WHERE s.run_id = r.run_id)::INTEGER AS samples,
       (SELECT count(*) FROM processes x WHERE x.run_id = r.run_id)::INTEGER AS processes,
       (SELECT count(*) FROM tool_calls c WHERE c.run_id = r.run_id)::INTEGER AS tool_calls,
-      (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'oom_kill')::INTEGER AS oom_kills
+      (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'oom_kill')::INTEGER AS oom_kills,
+      (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'throttle')::INTEGER AS throttles,
+      (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'freeze')::INTEGER AS freezes,
+      (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'thaw')::INTEGER AS thaws
      FROM runs r WHERE r.run_id = $id`,
     {id: p.runId},
   )
   const r = q[0]
   if (!r) {
-    return {agent, error: row?.error ?? 'not run', oom_kills: 0, processes: 0, run_id: p.runId, runtime, samples: 0, status: row?.state === 'failed' ? 'not_started' : 'interrupted', task_id: p.task.id, tests_passed: null, tool_calls: 0}
+    return {agent, control_events: {freeze: 0, kill: 0, thaw: 0, throttle: 0}, error: row?.error ?? 'not run', oom_kills: 0, processes: 0, run_id: p.runId, runtime, samples: 0, status: row?.state === 'failed' ? 'not_started' : 'interrupted', task_id: p.task.id, tests_passed: null, tool_calls: 0}
   }
   return {
     agent: String(r.agent ?? agent),
+    control_events: {freeze: Number(r.freezes), kill: Number(r.oom_kills), thaw: Number(r.thaws), throttle: Number(r.throttles)},
     error: (r.error as string | null) ?? null,
     oom_kills: Number(r.oom_kills),
     processes: Number(r.processes),
@@ -260,6 +286,12 @@ async function reportOf(store: Store, ledger: Ledger, p: Planned, agent: string,
 /** Containers, cgroups and scratch dirs of dead owners (a kill -9 of an earlier run). */
 async function reapEverything(sys: CgroupSystem, runtime: RuntimeName, log: (m: string) => void): Promise<void> {
   const removed: string[] = []
+  // a frozen tool call holds its container: thaw before the containers are stopped
+  try {
+    thawLeftovers(sys)
+  } catch {
+    // no cgroup root of ours yet
+  }
   if (runtime === 'podman') removed.push(...(await reapContainers(pidAlive)))
   try {
     removed.push(...reapLeftovers(sys))

@@ -10,7 +10,9 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {constants as osConstants, hostname, release} from 'node:os'
-import {basename} from 'node:path'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {basename, join} from 'node:path'
+import {tmpdir} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {UserError} from '../datasets/errors.js'
@@ -19,6 +21,10 @@ import {Store} from '../datasets/store.js'
 import {Cgroup, detectCgroupSystem, OUR_ROOT, ownedName, reapLeftovers} from '../kernel/cgroup.js'
 import {interruptedBy, onCleanup, onInterrupt, setSignalMode, trackCgroup} from '../kernel/cleanup.js'
 import {formatArgv} from './samplers/processes.js'
+import {ControlMode, NodeControl} from './control/live.js'
+import {ToolDomainBroker} from './domains/broker.js'
+import {withDomains} from './domains/match.js'
+import {toolShellDir} from './domains/toolshell.js'
 import {RunClock, type SamplerName, type SamplerResult, startSampler, targetOfCgroup} from './samplers/index.js'
 
 /** Waits for the go byte on fd 3, closes it, then becomes the command. */
@@ -29,6 +35,12 @@ export interface RecordOptions {
   intervalMs: number
   sampler: SamplerName
   memoryLimitBytes?: number | null
+  /**
+   * none/static: the memory limit is the group's own; observe/agentcgroup: every `$SHELL -c`
+   * the command runs (an agent's tool calls) gets its own cgroup, and with agentcgroup the
+   * memory limit is the budget the controller keeps them under (collector/control/live.ts)
+   */
+  control?: ControlMode
   /** DuckDB store file */
   db: string
   dataset: string
@@ -91,17 +103,36 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
   // fail before running anything when the store cannot be written (locked, newer schema)
   ;(await Store.open(opts.db)).close()
 
+  const control = opts.control ?? 'none'
+  if ((control === 'agentcgroup' || control === 'static') && opts.memoryLimitBytes == null) throw new UserError(`--control ${control} needs --memory-limit SIZE (the budget it keeps the command under)`)
   for (const path of reapLeftovers(sys)) warn(`removed ${path}, left by an agentcgroup process that was killed`)
-  const cg = Cgroup.create(sys, `${OUR_ROOT}/${ownedName('record')}`)
+  let node: NodeControl | null = null
+  if (control === 'observe' || control === 'agentcgroup') {
+    try {
+      node = await NodeControl.start({concurrency: 1, log: warn, mode: control, nodeMemoryBytes: control === 'agentcgroup' ? opts.memoryLimitBytes! : null, sys})
+    } catch (error) {
+      throw new UserError(`--control ${control}: ${(error as Error).message}`)
+    }
+  }
+  const cg = Cgroup.create(sys, `${node ? node.root.rel : OUR_ROOT}/${ownedName('record')}`)
   const removeGroup = trackCgroup(cg)
   let interrupted: NodeJS.Signals | null = null
   const unsubscribe: (() => void)[] = []
   let running: {abort(): void} | null = null
+  let broker: ToolDomainBroker | null = null
+  const socketDir = node ? mkdtempSync(join(tmpdir(), `agentcgroup-run-${process.pid}-`)) : null
   try {
-    if (opts.memoryLimitBytes != null) cg.setMemoryMax(opts.memoryLimitBytes)
+    // agentcgroup: the node carries the limit (the controller acts below it)
+    if (opts.memoryLimitBytes != null && control !== 'agentcgroup') cg.setMemoryMax(opts.memoryLimitBytes)
+    let env: NodeJS.ProcessEnv | undefined
+    if (node && socketDir) {
+      broker = await ToolDomainBroker.start({hooks: node.hooksFor('record'), log: warn, parent: () => cg, socketPath: join(socketDir, 'ctl.sock')})
+      const shell = join(toolShellDir(), 'bash')
+      env = {...process.env, AGENTCGROUP_SOCK: broker.socketPath, CLAUDE_CODE_SHELL: shell, SHELL: shell}
+    }
     setSignalMode('defer')
     // held before exec until go(): forking this process is not the sampler's cost
-    const {child, exited, go} = spawnHeld(opts.command, opts.commandStdout === 'stderr' ? 2 : 'inherit')
+    const {child, exited, go} = spawnHeld(opts.command, opts.commandStdout === 'stderr' ? 2 : 'inherit', env)
     try {
       cg.addProcess(child.pid!)
     } catch (error) {
@@ -144,6 +175,7 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
     if (killTimer) clearTimeout(killTimer)
 
     // the run ends with its command: what it left running is stopped, its exits recorded
+    await broker?.close()
     await emptyGroup(cg)
     const result = await sampler.stop()
     running = null
@@ -156,6 +188,11 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
     const status: RunStatus = interrupted ? 'interrupted' : oomKills > 0 && exitCode !== 0 ? 'oom_killed' : exitCode === 0 ? 'done' : 'failed'
     const taskId = opts.label ?? sanitize(basename(opts.command[0]))
     const record = buildRecord({opts, taskId, result, startedUs, endedUs, teardownUs, status, exitCode, layout: sys.layout, warnings})
+    if (broker) record.toolCalls = withDomains(record.toolCalls, broker.records(), {runId: ''})
+    if (node) record.events.push(...node.eventsFor('record'))
+    record.run.control = control
+    record.run.memory_limit_bytes = control === 'agentcgroup' ? null : opts.memoryLimitBytes ?? null
+    record.run.node_memory_bytes = node?.nodeMemoryBytes ?? null
     const runId = await storeRun(opts.db, record)
 
     const memPeak = result.samples.reduce<number | null>((m, s) => Math.max(m ?? 0, s.mem_bytes ?? 0, s.mem_peak_bytes ?? 0), null)
@@ -183,7 +220,10 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
     running?.abort()
     for (const u of unsubscribe) u()
     setSignalMode('exit')
+    await broker?.close()
     removeGroup()
+    node?.close()
+    if (socketDir) rmSync(socketDir, {force: true, recursive: true})
   }
 }
 
@@ -198,8 +238,8 @@ export interface HeldChild {
  * Starts `command` held before exec: a shell that waits for a byte on fd 3. Move child.pid
  * into a cgroup, then call go(): the command's first allocation is charged there.
  */
-export function spawnHeld(command: string[], stdout: 'inherit' | 'ignore' | 'pipe' | number = 'inherit'): HeldChild {
-  const child = spawn('/bin/sh', ['-c', WRAPPER, 'agentcgroup-record', ...command], {stdio: ['inherit', stdout, 'inherit', 'pipe']})
+export function spawnHeld(command: string[], stdout: 'inherit' | 'ignore' | 'pipe' | number = 'inherit', env?: NodeJS.ProcessEnv): HeldChild {
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'agentcgroup-record', ...command], {env, stdio: ['inherit', stdout, 'inherit', 'pipe']})
   const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve, reject) => {
     child.once('exit', (code, signal) => resolve({code, signal}))
     child.once('error', reject)

@@ -37,7 +37,13 @@ export interface RunRow {
   claude_time_s?: number | null
   pull_time_s?: number | null
   permission_fix_time_s?: number | null
+  /** how the invocation controlled memory (run-benchmark --control); null for imported runs */
+  control?: RunControl | null
+  node_memory_bytes?: number | null
+  memory_limit_bytes?: number | null
 }
+
+export type RunControl = 'none' | 'static' | 'observe' | 'agentcgroup'
 
 export type RunStatus = 'done' | 'failed' | 'timeout' | 'interrupted' | 'oom_killed' | 'not_started'
 
@@ -85,6 +91,11 @@ export interface ToolCallRow {
   source: string
   peak_mem_bytes?: number | null
   cpu_usec?: number | null
+  /** its own cgroup (tool-<seq>), when it had one; the four fields below come from it */
+  domain?: string | null
+  throttled_ms?: number | null
+  frozen_ms?: number | null
+  oom_kills?: number | null
 }
 
 export interface ProcessRow {

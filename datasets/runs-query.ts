@@ -1,7 +1,8 @@
 /**
  * The run table (`agentcgroup runs`): one row per run with sample statistics recomputed
  * from the samples table (never a stored summary). MB = 10^6 bytes; peak and average are
- * over samples with memory > 0 (the exit "0B" samples are excluded).
+ * over samples with memory > 0 (the exit "0B" samples are excluded). control and
+ * node_memory_bytes say how run-benchmark --control ran it (null for imported runs).
  */
 import {sqlInList} from './sql-in.js'
 import type {SqlParam, Store} from './store.js'
@@ -22,6 +23,10 @@ export interface RunListRow {
   mem_peak_mb: number | null
   mem_avg_mb: number | null
   tool_calls: number
+  /** run-benchmark --control of the invocation (none, static, observe, agentcgroup); null for imported runs */
+  control: string | null
+  /** the invocation's node memory budget, bytes (null: none) */
+  node_memory_bytes: number | null
 }
 
 export interface RunFilter {
@@ -45,7 +50,8 @@ export async function listRuns(store: Store, filter: RunFilter = {}): Promise<Ru
             coalesce(s.n, 0)::INTEGER AS samples,
             coalesce(s.span_s, 0)::DOUBLE AS span_s,
             s.peak_mb AS mem_peak_mb, s.avg_mb AS mem_avg_mb,
-            coalesce(t.n, 0)::INTEGER AS tool_calls
+            coalesce(t.n, 0)::INTEGER AS tool_calls,
+            r.control, r.node_memory_bytes::DOUBLE AS node_memory_bytes
      FROM runs r
      LEFT JOIN (SELECT run_id, count(*) AS n, (max(t_us) - min(t_us)) / 1e6 AS span_s,
                        (max(mem_bytes) FILTER (WHERE mem_bytes > 0)) / 1e6 AS peak_mb,
@@ -60,5 +66,6 @@ export async function listRuns(store: Store, filter: RunFilter = {}): Promise<Ru
     ...(r as unknown as RunListRow),
     mem_avg_mb: r.mem_avg_mb === null ? null : Number(r.mem_avg_mb),
     mem_peak_mb: r.mem_peak_mb === null ? null : Number(r.mem_peak_mb),
+    node_memory_bytes: r.node_memory_bytes === null ? null : Number(r.node_memory_bytes),
   }))
 }

@@ -59,6 +59,10 @@ export const TABLES = {
     ['claude_time_s', 'DOUBLE', "the paper runner's claude_time: `podman run -d` through teardown, seconds"],
     ['pull_time_s', 'DOUBLE', "the paper runner's pull_time (a re-check, not the real pull), seconds"],
     ['permission_fix_time_s', 'DOUBLE', "the paper runner's chown + commit of /testbed, seconds"],
+    // added in schema version 5 (live AgentCgroup: run-benchmark --control)
+    ['control', 'VARCHAR', 'control policy of the invocation: none, static, observe, agentcgroup (null: imported, not run by us)'],
+    ['node_memory_bytes', 'BIGINT', "the invocation's node memory budget shared by its agents (null: none)"],
+    ['memory_limit_bytes', 'BIGINT', "this agent's own memory limit (null: none)"],
   ]),
   phases: cols([
     ['run_id', 'VARCHAR', ''],
@@ -100,9 +104,14 @@ export const TABLES = {
     ['is_error', 'BOOLEAN', 'tool_result is_error'],
     ['result_bytes', 'BIGINT', 'size of the tool_result content'],
     ['input_json', 'VARCHAR', 'tool input (redacted)'],
-    ['source', 'VARCHAR', 'transcript, tool_calls.json, kernel'],
+    ['source', 'VARCHAR', 'transcript, tool_calls.json, kernel, domain (a tool-call cgroup no transcript call matched)'],
     ['peak_mem_bytes', 'BIGINT', 'peak memory of its own cgroup, when it had one'],
     ['cpu_usec', 'BIGINT', 'CPU time of its own cgroup, when it had one'],
+    // added in schema version 5 (tool-call resource domains)
+    ['domain', 'VARCHAR', 'its own cgroup, e.g. tool-3 (null: it had none)'],
+    ['throttled_ms', 'DOUBLE', 'time the controller held it throttled, ms (null: no domain)'],
+    ['frozen_ms', 'DOUBLE', 'time the controller held it frozen, ms (null: no domain)'],
+    ['oom_kills', 'INTEGER', 'OOM kills inside its cgroup (null: no domain)'],
   ]),
   processes: cols([
     ['run_id', 'VARCHAR', ''],
@@ -137,8 +146,8 @@ export const TABLES = {
   events: cols([
     ['run_id', 'VARCHAR', ''],
     ['t_us', 'BIGINT', ''],
-    ['kind', 'VARCHAR', 'oom_kill, throttle, freeze, thaw, limit_change, ringbuf_drop, divergence, ...'],
-    ['detail', 'VARCHAR', ''],
+    ['kind', 'VARCHAR', 'oom_kill, throttle, unthrottle, freeze, thaw, kill, limit_change, ringbuf_drop, divergence, ...'],
+    ['detail', 'VARCHAR', 'free text; JSON with at least {"domain": "tool-3"} for the controller\'s events on a tool call'],
   ]),
   transcripts: cols([
     ['run_id', 'VARCHAR', ''],
@@ -277,6 +286,19 @@ export const MIGRATIONS: Migration[] = [
     description: 'replays, replay_tenants, replay_events, replay_allocs (agentcgroup replay)',
     sql: REPLAY_TABLES.map((t) => createTableSql(t)),
     version: 4,
+  },
+  {
+    description: 'tool_calls: domain, throttled_ms, frozen_ms, oom_kills; runs: control, node_memory_bytes, memory_limit_bytes (live AgentCgroup)',
+    sql: [
+      'ALTER TABLE tool_calls ADD COLUMN IF NOT EXISTS domain VARCHAR',
+      'ALTER TABLE tool_calls ADD COLUMN IF NOT EXISTS throttled_ms DOUBLE',
+      'ALTER TABLE tool_calls ADD COLUMN IF NOT EXISTS frozen_ms DOUBLE',
+      'ALTER TABLE tool_calls ADD COLUMN IF NOT EXISTS oom_kills INTEGER',
+      'ALTER TABLE runs ADD COLUMN IF NOT EXISTS control VARCHAR',
+      'ALTER TABLE runs ADD COLUMN IF NOT EXISTS node_memory_bytes BIGINT',
+      'ALTER TABLE runs ADD COLUMN IF NOT EXISTS memory_limit_bytes BIGINT',
+    ],
+    version: 5,
   },
 ]
 

@@ -359,17 +359,47 @@ export class Cgroup {
  * Returns the removed paths. Groups of live owners are left alone.
  */
 export function reapLeftovers(sys: CgroupSystem, isAlive: (pid: number) => boolean = pidAlive): string[] {
-  const root = Cgroup.at(sys, OUR_ROOT)
   const removed: string[] = []
+  for (const group of deadOwnersGroups(sys, isAlive)) {
+    group.remove()
+    removed.push(group.rel)
+  }
+  return removed
+}
+
+/**
+ * Thaws every frozen group below dead owners' groups, without removing anything: a container
+ * runtime can only stop a container whose tasks can run (a SIGKILL waits for the thaw).
+ */
+export function thawLeftovers(sys: CgroupSystem, isAlive: (pid: number) => boolean = pidAlive): string[] {
+  const thawed: string[] = []
+  const walk = (g: Cgroup) => {
+    try {
+      if (g.isFrozen()) {
+        g.thaw()
+        thawed.push(g.rel)
+      }
+    } catch {
+      // no freezer, or gone meanwhile
+    }
+    for (const sub of g.children()) walk(Cgroup.at(sys, `${g.rel}/${sub}`))
+  }
+  for (const group of deadOwnersGroups(sys, isAlive)) walk(group)
+  return thawed
+}
+
+/** Our top-level groups whose owner process is gone (named `<kind>-<pid>-<n>`). */
+function deadOwnersGroups(sys: CgroupSystem, isAlive: (pid: number) => boolean): Cgroup[] {
+  const root = Cgroup.at(sys, OUR_ROOT)
+  const out: Cgroup[] = []
   for (const name of root.children()) {
     const m = /^[a-z][a-z0-9_]*-(\d+)-\d+$/.exec(name)
     if (!m) continue // not one of ours by name: never touch it
     const owner = Number(m[1])
     if (owner === process.pid || isAlive(owner)) continue
-    Cgroup.at(sys, `${OUR_ROOT}/${name}`).remove()
-    removed.push(`${OUR_ROOT}/${name}`)
+    out.push(Cgroup.at(sys, `${OUR_ROOT}/${name}`))
   }
-  return removed
+  return out
 }
 
 export function pidAlive(pid: number): boolean {

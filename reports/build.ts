@@ -22,7 +22,7 @@ import {metricRows, metricsTableHtml} from './metrics-table.js'
 import {overviewHtml} from './overview-html.js'
 import {policySection} from './policy.js'
 import {burstAttributionSpec, categorySpikesSpec, cpuMemCorrelationSpec} from './specs/bursts.js'
-import {drilldownSpec} from './specs/drilldown.js'
+import {drillDomainsSpec, drilldownSpec} from './specs/drilldown.js'
 import {changeRatesSpec, memoryBaselineSpec, memoryProfileSpec, peakToAvgSpec} from './specs/memory.js'
 import type {Spec} from './specs/theme.js'
 import {execTimeSpec, latencySpec} from './specs/time.js'
@@ -132,16 +132,21 @@ export async function buildReport(store: Store, opts: ReportOptions = {}): Promi
 
   const drill = await loadDrilldown(store, scope, samples, opts.maxPoints ?? 800)
   const tools = [...new Set(drill.flatMap((r) => r.calls.map((c) => c[2])))]
-  const template = drilldownSpec({hasEvents: drill.some((r) => r.events.length > 0), hasProcesses: drill.some((r) => r.procs.length > 0), tools})
+  // one template per combination of panels the runs need (processes, events): a run without
+  // them gets no empty panel (vega warns of an infinite extent on an empty one)
+  const panelKey = (r: (typeof drill)[number]) => `${r.procs.length > 0 ? 'p' : ''}${r.events.length > 0 ? 'e' : ''}`
+  const templates = Object.fromEntries([...new Set(drill.map(panelKey))].map((k) => [k, drilldownSpec({hasEvents: k.includes('e'), hasProcesses: k.includes('p'), tools})]))
+  const hasDomains = drill.some((r) => r.domains.length > 0)
   // open on the run with the highest peak: the most telling one
   const initial = drill.reduce((best, r, i) => (Math.max(0, ...r.mem.map((p) => p[1])) > Math.max(0, ...drill[best].mem.map((p) => p[1])) ? i : best), 0)
   sections.push({
     html:
       drill.length === 0
         ? notice('No run in this selection has resource samples.')
-        : `<div class="drill-bar"><label for="run-select"><strong>Run</strong></label><select id="run-select"></select><button id="zoom-reset" type="button">reset zoom</button></div><div id="drill-meta"></div><figure class="chart wide" id="drill-chart"></figure>`,
+        : `<div class="drill-bar"><label for="run-select"><strong>Run</strong></label><select id="run-select"></select><button id="zoom-reset" type="button">reset zoom</button></div><div id="drill-meta"></div><figure class="chart wide" id="drill-chart"></figure>` +
+          (hasDomains ? '<div id="drill-domains" hidden><figure class="chart wide" id="drill-domains-chart"></figure><table class="data" id="drill-domains-table"></table></div>' : ''),
     id: 'drilldown',
-    intro: 'Pick a run: memory and CPU over time, each tool call as a coloured span, LLM turns, processes and OOM/throttle events when they were recorded.',
+    intro: 'Pick a run: memory and CPU over time, each tool call as a coloured span, LLM turns, processes and OOM/throttle events when they were recorded. Runs whose tool calls ran in their own cgroups (run-benchmark --control) also show each call\'s peak memory, CPU time, the time the controller held it back, and its OOM kills.',
     title: 'Run drill-down',
   })
 
@@ -154,7 +159,7 @@ export async function buildReport(store: Store, opts: ReportOptions = {}): Promi
 
   const generatedAt = opts.generatedAt ?? new Date()
   const html = renderPage({
-    data: {charts, drill: drill.length > 0 ? {initial, runs: drill, template} : null},
+    data: {charts, drill: drill.length > 0 ? {domainTemplate: hasDomains ? drillDomainsSpec() : null, initial, runs: drill.map((r) => ({...r, panels: panelKey(r)})), templates} : null},
     footer: `agentcgroup report · generated ${generatedAt.toISOString()} · ${overview.reduce((a, r) => a + r.runs, 0)} runs · vega-lite charts rendered offline as SVG`,
     sections,
     subtitle: `Resource characterisation of AI coding agents: ${overview.map((o) => `${o.dataset} (${o.valid_runs}/${o.runs} valid)`).join(', ')}.`,

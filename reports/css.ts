@@ -36,6 +36,12 @@ table.data tr.group td { background: #f3f5f8; font-weight: 700; }
 .drill-bar select { font: inherit; font-size: 14px; padding: 5px 8px; max-width: 720px; border: 1px solid #c5cbd3; border-radius: 6px; background: white; }
 .drill-bar button { font: inherit; font-size: 13px; padding: 5px 12px; border: 1px solid #c5cbd3; border-radius: 6px; background: #f3f5f8; cursor: pointer; }
 #drill-meta { color: var(--muted); font-size: 13px; white-space: pre-wrap; word-break: break-all; }
+#drill-domains { margin-top: 18px; }
+#drill-domains table.data { margin-top: 10px; }
+#drill-domains table.data th { position: static; }
+#drill-domains table.data td:nth-child(2) { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; white-space: pre-wrap; word-break: break-all; max-width: 460px; }
+#drill-domains tr.held td { background: #fff4e5; }
+#drill-domains tr.oom td:first-child { box-shadow: inset 3px 0 #d62728; }
 footer { color: var(--muted); font-size: 12px; padding: 0 40px 30px; }
 code { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12.5px; }
 table.metrics th.ds { text-align: center; border-left: 2px solid var(--line); color: var(--ink); text-transform: none; font-size: 13px; }

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   try {
     const result = await runBenchmark({
       agent: 'claude-code', attempts, catalog: 'demo', concurrency: 1, db, intervalMs: 100, latency: 'none', log: (m) => console.error(m),
-      memoryBudgetBytes: null, retryFailed: false, runtime: 'podman', sessionsDir: null, shard: null, tasks: null, timeoutMs: 600_000,
+      nodeMemoryBytes: null, retryFailed: false, runtime: 'podman', sessionsDir: null, shard: null, tasks: null, timeoutMs: 600_000,
     })
     const store = await Store.open(db, {readOnly: true})
     const rows = await store.query(`

@@ -8,7 +8,7 @@
 // hold one of libuv's few pool threads for the whole recording).
 //
 // Surface (see ../native.d.ts): Session (start, programs, drops, stats, rssTable, stop),
-// probe(), clockSync(), layout(), libbpfVersion().
+// probe(), clockSync(), layout(), libbpfVersion(); peerCredentials() (peercred.cc).
 #include <napi.h>
 
 #include <bpf/bpf.h>
@@ -40,6 +40,9 @@ extern "C" {
 #include "proc.skel.h"
 #include "reclaim.skel.h"
 #include "rss.skel.h"
+
+// peercred.cc
+void RegisterPeerCredentials(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -797,6 +800,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clockSync", Napi::Function::New(env, ClockSync));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
+  RegisterPeerCredentials(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@ import {UserError} from '../../datasets/errors.js'
 import {parseCgroupSize} from '../../datasets/formats/sizes.js'
 import {recordCommand, type RecordResult} from '../../collector/record.js'
 import type {SamplerName} from '../../collector/samplers/index.js'
+import type {ControlMode} from '../../collector/control/live.js'
 import {BaseCommand, dbFlag} from '../base-command.js'
 import {setExitStatus} from '../exit-status.js'
 
@@ -27,9 +28,11 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
     '<%= config.bin %> <%= command.id %> -- python3 train.py',
     '<%= config.bin %> <%= command.id %> --interval 10ms --memory-limit 512M --label build -- make -j2',
     '<%= config.bin %> <%= command.id %> --sampler cgroupfs --json -- ./agent.sh',
+    '<%= config.bin %> <%= command.id %> --control agentcgroup --memory-limit 4G -- claude -p "fix the failing test"',
   ]
 
   static override flags = {
+    control: Flags.string({default: 'none', description: "observe: every $SHELL -c the command runs (an agent's tool calls) in its own cgroup, measured; agentcgroup: those cgroups throttled/frozen to keep --memory-limit; static: --memory-limit on the command's group", options: ['none', 'static', 'observe', 'agentcgroup']}),
     dataset: Flags.string({default: 'recorded', description: 'dataset name of the run (run_id = <dataset>/<label>/attempt_<n>)'}),
     db: dbFlag,
     interval: Flags.string({default: '100ms', description: 'sampling interval: 100ms (default), 10ms, 1s, ...'}),
@@ -58,6 +61,7 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
     const json = this.jsonEnabled()
     const result = await recordCommand({
       command,
+      control: flags.control as ControlMode,
       commandStdout: json ? 'stderr' : 'inherit',
       dataset: flags.dataset,
       db: flags.db,

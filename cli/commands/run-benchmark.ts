@@ -6,6 +6,7 @@ import {parseCgroupSize} from '../../datasets/formats/sizes.js'
 import {AgentName, BenchmarkRun, runBenchmark, RuntimeName} from '../../collector/benchmark.js'
 import {parseLatency} from '../../collector/replay-server.js'
 import type {SamplerName} from '../../collector/samplers/index.js'
+import type {ControlMode} from '../../collector/control/live.js'
 import {BaseCommand, dbFlag, EXIT} from '../base-command.js'
 import {setExitStatus} from '../exit-status.js'
 import {progressReporter, renderTable} from '../render.js'
@@ -21,7 +22,8 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --tasks blobsum,cstats --concurrency 2 --memory-budget 4G',
+    '<%= config.bin %> <%= command.id %> --tasks blobsum,cstats --concurrency 2 --node-memory 4G --control static',
+    '<%= config.bin %> <%= command.id %> --tasks memory-burst,memory-burst --concurrency 2 --node-memory 1200M --control agentcgroup',
     '<%= config.bin %> <%= command.id %> --catalog swe-rebench --shard 0/4 --sessions ../shared/datasets/agentcgroup-paper/all_images_haiku',
     '<%= config.bin %> <%= command.id %> --agent command --agent-command "my-agent --repo {workdir} --task {task}"',
   ]
@@ -36,7 +38,8 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
     db: dbFlag,
     interval: Flags.integer({default: 100, description: 'sampling interval, ms', min: 10}),
     'llm-latency': Flags.string({default: 'recorded', description: 'replayed model latency: recorded, none, or ms per turn'}),
-    'memory-budget': Flags.string({description: 'memory for all running attempts together (e.g. 8G): each container gets budget/concurrency'}),
+    control: Flags.string({default: 'none', description: 'none: the node limit only; static: each agent gets node/concurrency; observe: every tool call in its own cgroup, measured; agentcgroup: those cgroups throttled/frozen under pressure, later calls first', options: ['none', 'static', 'observe', 'agentcgroup']}),
+    'node-memory': Flags.string({description: 'one memory limit for all agents of the run together (e.g. 1200M, 8G)'}),
     'retry-failed': Flags.boolean({description: 'run attempts again that the ledger holds as failed'}),
     runtime: Flags.string({default: 'auto', description: 'podman, local, or auto (podman where available)', options: ['auto', 'podman', 'local']}),
     sampler: Flags.string({default: 'bpf', description: 'bpf (cgroupfs where BPF cannot run), cgroupfs, or podman-stats (the paper\'s, for comparison)', options: ['bpf', 'cgroupfs', 'podman-stats']}),
@@ -49,12 +52,12 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
   async run(): Promise<RunBenchmarkResult> {
     const {flags} = await this.parse(RunBenchmark)
     if (flags.agent === 'command' && !flags['agent-command']) throw new UserError('--agent command needs --agent-command "<command line>"')
-    let memoryBudgetBytes: number | null = null
-    if (flags['memory-budget']) {
+    let nodeMemoryBytes: number | null = null
+    if (flags['node-memory']) {
       try {
-        memoryBudgetBytes = parseCgroupSize(flags['memory-budget'])
+        nodeMemoryBytes = parseCgroupSize(flags['node-memory'])
       } catch (error) {
-        throw new UserError(`--memory-budget ${flags['memory-budget']}: ${(error as Error).message}`)
+        throw new UserError(`--node-memory ${flags['node-memory']}: ${(error as Error).message}`)
       }
     }
     let latency
@@ -71,13 +74,14 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
       attempts: flags.attempts,
       catalog: flags.catalog,
       concurrency: flags.concurrency,
+      control: flags.control as ControlMode,
       db: flags.db,
       intervalMs: flags.interval,
       latency,
       log: (msg) => {
         if (!json) this.logToStderr(msg)
       },
-      memoryBudgetBytes,
+      nodeMemoryBytes,
       progress: json ? undefined : progressReporter('attempts'),
       retryFailed: flags['retry-failed'],
       runtime: flags.runtime as RuntimeName | 'auto',
@@ -90,8 +94,8 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
     if (!json) {
       this.log(
         renderTable(
-          ['run_id', 'status', 'tests', 'samples', 'processes', 'tool_calls', 'oom', 'error'],
-          result.runs.map((r) => [r.run_id, r.status, r.tests_passed, r.samples, r.processes, r.tool_calls, r.oom_kills, r.error]),
+          ['run_id', 'status', 'tests', 'samples', 'processes', 'tool_calls', 'oom', 'held back', 'error'],
+          result.runs.map((r) => [r.run_id, r.status, r.tests_passed, r.samples, r.processes, r.tool_calls, r.oom_kills, heldBack(r), r.error]),
         ),
       )
       if (result.interrupted) this.log(`Interrupted. Run the same command again to resume (ledger: ${result.ledger}).`)
@@ -101,4 +105,10 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
     if (result.interrupted || result.runs.some((r) => r.status === 'not_started' || r.status === 'interrupted')) setExitStatus(EXIT.partial)
     return {runs: result.runs}
   }
+}
+
+/** "2 throttle, 1 freeze" (empty when the controller did nothing to the run). */
+function heldBack(r: BenchmarkRun): string {
+  const e = r.control_events
+  return [e.throttle > 0 ? `${e.throttle} throttle` : '', e.freeze > 0 ? `${e.freeze} freeze` : ''].filter(Boolean).join(', ')
 }

@@ -111,6 +111,9 @@ export class ClaudeCodeAgent implements Agent {
       SHELL: '/bin/bash',
       TERM: 'dumb',
       TMPDIR: tmp,
+      // tool-call cgroups: our wrapper is the shell of every Bash call (CLAUDE_CODE_SHELL
+      // wins over SHELL; both must name bash or zsh)
+      ...(ctx.shell ? {...ctx.shell.env, CLAUDE_CODE_SHELL: ctx.shell.path, SHELL: ctx.shell.path} : {}),
     }
     if (!baseUrl) delete env.ANTHROPIC_BASE_URL
     const argv = ['node', cli, '-p', ctx.prompt, '--dangerously-skip-permissions', '--output-format', 'stream-json', '--verbose', '--session-id', sessionId]

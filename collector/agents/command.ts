@@ -33,7 +33,9 @@ export class CommandAgent implements Agent {
       .replaceAll('{prompt}', shellQuote(ctx.prompt))
     const home = rt.pathInside(this.mounts(ctx)[0])
     ctx.onActive(Date.now() * 1000)
-    const r = await rt.exec(['sh', '-c', cmd], {HOME: home}, {timeoutMs: ctx.timeoutMs})
+    // with tool-call cgroups, the agent's $SHELL is our wrapper
+    const shellEnv = ctx.shell ? {...ctx.shell.env, SHELL: ctx.shell.path} : {}
+    const r = await rt.exec(['sh', '-c', cmd], {HOME: home, ...shellEnv}, {timeoutMs: ctx.timeoutMs})
     return {agentVersion: null, exitCode: r.code, outputTail: tail(r.stderr || r.stdout), timedOut: r.timedOut, toolCalls: [], transcripts: []}
   }
 }

@@ -89,6 +89,11 @@ export class ScriptedAgent implements Agent {
     const path = String(input.file_path ?? input.path ?? '')
     switch (tool) {
       case 'Bash':
+        // with tool-call cgroups the wrapper runs it, as it would for Claude Code
+        if (ctx.shell) {
+          const r = await rt.exec([ctx.shell.path, '-c', String(input.command ?? '')], ctx.shell.env, {timeoutMs})
+          return {code: r.code, output: r.stdout + r.stderr, timedOut: r.timedOut}
+        }
         return sh(['bash', '-c', String(input.command ?? '')])
       case 'Read':
         return sh(['cat', '--', path])

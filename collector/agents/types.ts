@@ -23,6 +23,17 @@ export interface AgentContext {
   /** the agent is up: its first model request (or first tool call) happened now */
   onActive: (tUs: number) => void
   onServerEvent: (ev: ReplayEvent) => void
+  /**
+   * With tool-call cgroups: the shell the agent must use for its tool calls (our wrapper, as
+   * the agent sees it) and the environment that reaches the broker. Null: the usual shell.
+   */
+  shell: ToolShell | null
+}
+
+export interface ToolShell {
+  /** the wrapper's path, named bash (zsh beside it) so agents accept it as their shell */
+  path: string
+  env: Record<string, string>
 }
 
 export interface AgentResult {

@@ -43,6 +43,9 @@ export class CgroupPlane implements ControlPlane {
   private readonly registrations: Promise<void>[] = []
   private readonly budget: Cgroup
   private readonly groups: Cgroup[]
+  private readonly names: string[]
+  private readonly pids: (() => number | null)[] = []
+  private readonly armedLevels = new Set<number>()
   private readonly notifier: Notifier
   private readonly offEvents: () => void
 
@@ -50,7 +53,8 @@ export class CgroupPlane implements ControlPlane {
     this.flavor = o.flavor
     this.totalBytes = o.totalBytes
     this.budget = o.budget
-    this.groups = o.groups
+    this.groups = [...o.groups]
+    this.names = [...o.names]
     this.notifier = o.notifier
     this.live = o.groups.map(() => true)
     this.offEvents = o.notifier.onEvent((e) => this.handlers.get(e.id)?.(e))
@@ -59,6 +63,16 @@ export class CgroupPlane implements ControlPlane {
   /** Where signals go (the controller's onSignal). */
   connect(sink: (s: Signal) => void): void {
     this.sink = sink
+  }
+
+  /** A group that joins later (a live run's tool call); its index is the controller's tenant index. */
+  addGroup(group: Cgroup, name: string, pid: () => number | null): number {
+    const i = this.groups.length
+    this.groups.push(group)
+    this.names.push(name)
+    this.live.push(true)
+    this.pids[i] = pid
+    return i
   }
 
   setAlive(i: number, alive: boolean): void {
@@ -106,7 +120,7 @@ export class CgroupPlane implements ControlPlane {
     try {
       this.groups[i].setMemoryMax(bytes)
     } catch (error) {
-      this.notes.push(`${this.o.names[i]}: ${(error as Error).message}`)
+      this.notes.push(`${this.names[i]}: ${(error as Error).message}`)
     }
   }
 
@@ -123,12 +137,13 @@ export class CgroupPlane implements ControlPlane {
   }
 
   setOomScoreAdj(i: number, adj: number): void {
-    const pid = this.o.pid(i)
+    const own = this.pids[i]
+    const pid = own ? own() : this.o.pid(i)
     if (pid === null) return
     try {
       writeFileSync(`/proc/${pid}/oom_score_adj`, String(adj))
     } catch (error) {
-      this.notes.push(`oom_score_adj of ${this.o.names[i]}: ${(error as Error).message}`)
+      this.notes.push(`oom_score_adj of ${this.names[i]}: ${(error as Error).message}`)
     }
   }
 
@@ -193,9 +208,22 @@ export class CgroupPlane implements ControlPlane {
     this.register(n.watchFile(id, events))
   }
 
+  /** Sets the actions armed on a level, replacing earlier ones. */
   armFast(level: number, actions: FastAction[]): void {
-    const id = this.levelIds.get(level)
+    let id = this.levelIds.get(level)
     if (id === undefined) throw new Error(`internal: no watch at level ${level}`)
+    if (this.armedLevels.has(level)) {
+      // the helper only appends actions to a watch: a fresh watch replaces them (the helper
+      // runs commands in order, so the new watch is armed before the old one is cleared)
+      const fresh = notifyIds++
+      this.handlers.set(fresh, this.handlers.get(id)!)
+      this.register(this.notifier.threshold(fresh, this.budget.memoryDir()!, level))
+      this.register(this.notifier.clear(id))
+      this.handlers.delete(id)
+      this.levelIds.set(level, fresh)
+      id = fresh
+    }
+    this.armedLevels.add(level)
     for (const a of actions) {
       const g = this.groups[a.tenant]
       if (a.kind === 'park') this.register(this.notifier.armPark(id, g.memoryDir()!, a.slackBytes))

@@ -15,13 +15,16 @@
  *   steered to low priority by oom_score_adj.
  */
 import {highPenaltyMs} from './penalty.js'
-import type {ControlEvent, ControlledTenant, ControlPlane, PolicyName, PolicyParams, Signal} from './types.js'
+import type {ControlEvent, ControlledTenant, ControlPlane, PolicyName, PolicyParams, Priority, Signal} from './types.js'
 
 interface TenantState {
   throttled: boolean
   frozen: boolean
   frozenSinceMs: number
   frozenMs: number
+  throttledSinceMs: number
+  /** time spent throttled (parked or over memory.high), ms */
+  throttledMs: number
   /** the limit we set (v1 park / high emulation, or v2 high), null = none */
   limit: number | null
   waiting: boolean
@@ -37,7 +40,7 @@ export interface ControllerSummary {
   freezeEvents: number
   reactionsMs: number[]
   fastReactionsMs: number[]
-  perTenant: {kernelThrottles: number; throttleActions: number; freezeActions: number; frozenMs: number}[]
+  perTenant: {kernelThrottles: number; throttleActions: number; freezeActions: number; frozenMs: number; throttledMs: number}[]
   events: ControlEvent[]
   /** 'emulated' when cgroup v1 stands in for memory.high */
   highMode: 'native' | 'emulated' | null
@@ -54,67 +57,147 @@ export class Controller {
   private readonly levels: {throttle: number; freeze: number; resume: number}
   private recheckArmed = false
 
+  private readonly tenants: ControlledTenant[]
+
   constructor(
     private readonly plane: ControlPlane,
-    private readonly tenants: ControlledTenant[],
+    tenants: ControlledTenant[],
     readonly policy: PolicyName,
     private readonly params: PolicyParams,
   ) {
-    this.st = tenants.map(() => ({exited: false, frozen: false, frozenMs: 0, frozenSinceMs: 0, freezeActions: 0, kernelThrottles: 0, limit: null, throttleActions: 0, throttled: false, waiting: false}))
+    this.tenants = [...tenants]
+    this.st = tenants.map(() => newState())
     const total = plane.totalBytes
-    this.lows = tenants.filter((t) => t.priority === 'low')
     this.liveCount = tenants.length
     this.levels = {freeze: Math.round(params.freezeAt * total), resume: Math.round(params.resumeAt * total), throttle: Math.round(params.throttleAt * total)}
   }
 
-  private readonly lows: ControlledTenant[]
   private heldBack = 0
   private liveCount: number
+  private started = false
+  /** tenants join and leave (a live run): the fast path is re-armed as they do */
+  private dynamic = false
+
+  /** Low-priority tenants that have not exited: the ones pressure holds back. */
+  private get lows(): ControlledTenant[] {
+    return this.tenants.filter((t) => t.priority === 'low' && !this.st[t.index].exited)
+  }
 
   /** The policy's initial settings and watches; call before the tenants allocate. */
   setup(): void {
+    this.started = true
+    for (const t of this.tenants) this.setupTenant(t)
+    if (this.policy !== 'agentcgroup') return
     const p = this.plane
+    const {throttle, freeze, resume} = this.levels
+    const mid = Math.round((resume + throttle) / 2)
+    p.watchLevels(p.flavor === 'v1' ? [resume, mid, throttle, freeze] : [throttle])
+    this.armFastPath()
+  }
+
+  /** One tenant's settings under the policy (at setup, or when it joins later). */
+  private setupTenant(t: ControlledTenant): void {
+    const p = this.plane
+    const s = this.st[t.index]
     switch (this.policy) {
       case 'none':
         return
       case 'static':
-        for (const t of this.tenants) {
-          p.setMax(t.index, t.limitBytes)
-          this.st[t.index].limit = t.limitBytes
-        }
+        p.setMax(t.index, t.limitBytes)
+        s.limit = t.limitBytes
         return
       case 'high':
-        for (const t of this.tenants) {
-          if (t.highBytes === null) continue
-          if (p.flavor === 'v2') p.setHigh(t.index, t.highBytes)
-          else {
-            p.setOomKillDisable(t.index, true)
-            p.setMax(t.index, t.highBytes)
-          }
-          this.st[t.index].limit = t.highBytes
+        if (t.highBytes === null) return
+        if (p.flavor === 'v2') p.setHigh(t.index, t.highBytes)
+        else {
+          p.setOomKillDisable(t.index, true)
+          p.setMax(t.index, t.highBytes)
+        }
+        s.limit = t.highBytes
+        p.watchThrottle(t.index)
+        return
+      case 'agentcgroup':
+        // raise low priority only: lowering needs CAP_SYS_RESOURCE, which root lacks in some containers
+        if (t.priority === 'low') p.setOomScoreAdj(t.index, 500)
+        if (t.priority === 'high') p.setLow(t.index, p.totalBytes)
+        else {
+          if (p.flavor === 'v1') p.setOomKillDisable(t.index, true)
           p.watchThrottle(t.index)
         }
-        return
-      case 'agentcgroup': {
-        for (const t of this.tenants) {
-          // raise low priority only: lowering needs CAP_SYS_RESOURCE, which root lacks in some containers
-          if (t.priority === 'low') p.setOomScoreAdj(t.index, 500)
-          if (t.priority === 'high') p.setLow(t.index, p.totalBytes)
-          else {
-            if (p.flavor === 'v1') p.setOomKillDisable(t.index, true)
-            p.watchThrottle(t.index)
-          }
-        }
-        const {throttle, freeze, resume} = this.levels
-        const mid = Math.round((resume + throttle) / 2)
-        p.watchLevels(p.flavor === 'v1' ? [resume, mid, throttle, freeze] : [throttle])
-        if (p.flavor === 'v1') {
-          // the fast path: parked and frozen by the notifier itself, before JS hears of it
-          p.armFast(throttle, this.lows.map((t) => ({kind: 'park' as const, slackBytes: this.params.stepBytes, tenant: t.index})))
-          p.armFast(freeze, this.lows.map((t) => ({kind: 'freeze' as const, tenant: t.index})))
-        }
-      }
     }
+  }
+
+  /** v1 fast path: parked and frozen by the notifier itself, before JS hears of it. */
+  private armFastPath(): void {
+    if (this.policy !== 'agentcgroup' || this.plane.flavor !== 'v1') return
+    const {throttle, freeze} = this.levels
+    this.plane.armFast(throttle, this.lows.map((t) => ({kind: 'park' as const, slackBytes: this.params.stepBytes, tenant: t.index})))
+    this.plane.armFast(freeze, this.lows.map((t) => ({kind: 'freeze' as const, tenant: t.index})))
+  }
+
+  /**
+   * A tenant that joins a running controller (a live run's tool call). Its group must exist
+   * and hold nothing yet that matters. Returns its index. Under pressure a low-priority
+   * tenant is throttled at once: it starts held back.
+   */
+  addTenant(t: Omit<ControlledTenant, 'index'>): number {
+    this.dynamic = true
+    const index = this.tenants.length
+    const tenant = {...t, index}
+    this.tenants.push(tenant)
+    this.st.push(newState())
+    this.liveCount++
+    if (!this.started) return index
+    this.setupTenant(tenant)
+    if (tenant.priority === 'low') {
+      this.armFastPath()
+      if (this.pressure && this.policy === 'agentcgroup') this.throttleNow(tenant, this.plane.nowMs())
+    }
+    return index
+  }
+
+  /**
+   * Changes a live tenant's priority (a live run promotes the oldest running tool call).
+   * Promotion releases what the tenant was held back by; demotion under pressure throttles it.
+   */
+  setPriority(i: number, priority: Priority): void {
+    const t = this.tenants[i]
+    if (t.priority === priority || this.st[i].exited) return
+    t.priority = priority
+    if (this.policy !== 'agentcgroup') return
+    const p = this.plane
+    if (priority === 'high') {
+      this.release(i, p.nowMs(), 'promoted to high priority')
+      if (p.flavor === 'v1') p.setOomKillDisable(i, false)
+      p.setLow(i, p.totalBytes)
+    } else {
+      this.setupTenant(t)
+      if (this.pressure) this.throttleNow(t, p.nowMs())
+    }
+    this.armFastPath()
+  }
+
+  /** Throttles one low tenant in JS (the fast path only covers tenants armed before a crossing). */
+  private throttleNow(t: ControlledTenant, notifiedMs: number): void {
+    const s = this.st[t.index]
+    if (s.throttled || !this.plane.alive(t.index)) return
+    const limit = this.plane.usage(t.index) + this.params.stepBytes
+    if (this.plane.flavor === 'v2') this.plane.setHigh(t.index, limit)
+    else this.plane.setMax(t.index, limit)
+    s.throttled = true
+    s.throttledSinceMs = this.plane.nowMs()
+    s.limit = limit
+    s.throttleActions++
+    this.react(t.index, 'throttle', `${this.plane.flavor === 'v2' ? 'memory.high' : 'parked at'} ${mib(limit)} MiB (joined under pressure)`, notifiedMs, null)
+  }
+
+  /** A tenant's held-back times so far (frozen and throttled overlap: a frozen tenant stays throttled). */
+  tenantState(i: number): {frozenMs: number; throttledMs: number; throttled: boolean; frozen: boolean; throttleActions: number; freezeActions: number} {
+    const s = this.st[i]
+    const now = this.plane.nowMs()
+    const frozenMs = s.frozenMs + (s.frozen ? now - s.frozenSinceMs : 0)
+    const throttledMs = s.throttledMs + (s.throttled ? now - s.throttledSinceMs : 0)
+    return {freezeActions: s.freezeActions, frozen: s.frozen, frozenMs, throttleActions: s.throttleActions, throttled: s.throttled, throttledMs}
   }
 
   onSignal(sig: Signal): void {
@@ -160,6 +243,7 @@ export class Controller {
       if (this.plane.flavor === 'v2') this.plane.setHigh(t.index, limit)
       // v1: the notifier parked it already (fast path); we record what it set
       s.throttled = true
+      s.throttledSinceMs = fastMs !== null ? notifiedMs + fastMs : this.plane.nowMs()
       s.limit = this.plane.flavor === 'v1' ? null : limit
       s.throttleActions++
       this.react(t.index, 'throttle', this.plane.flavor === 'v1' ? 'parked at usage + step (fast path)' : `memory.high ${mib(limit)} MiB`, notifiedMs, fastMs)
@@ -199,6 +283,7 @@ export class Controller {
       if (this.plane.flavor === 'v2') this.plane.setHigh(i, null)
       else this.plane.setMax(i, null)
       s.throttled = false
+      s.throttledMs += this.plane.nowMs() - s.throttledSinceMs
       this.mark(i, {waiting: false})
       s.limit = null
       this.react(i, 'unthrottle', why, notifiedMs, null)
@@ -261,9 +346,12 @@ export class Controller {
     const s = this.st[i]
     if (s.exited) return
     if (s.frozen) s.frozenMs += this.plane.nowMs() - s.frozenSinceMs
+    if (s.throttled) s.throttledMs += this.plane.nowMs() - s.throttledSinceMs
+    s.throttled = false
     this.mark(i, {frozen: false, waiting: false})
     s.exited = true
     this.liveCount--
+    if (this.dynamic && this.tenants[i].priority === 'low') this.armFastPath()
     if (this.policy !== 'agentcgroup' || !this.pressure) return
     // nothing left that could end the pressure: every live tenant is held back by us
     if (this.liveCount > 0 && this.heldBack === this.liveCount) {
@@ -317,7 +405,7 @@ export class Controller {
       freezeEvents: this.st.reduce((a, s) => a + s.freezeActions, 0),
       highMode: this.policy === 'high' ? (this.plane.flavor === 'v2' ? 'native' : 'emulated') : null,
       mode: 'user-space',
-      perTenant: this.st.map((s) => ({freezeActions: s.freezeActions, frozenMs: s.frozenMs, kernelThrottles: s.kernelThrottles, throttleActions: s.throttleActions})),
+      perTenant: this.st.map((s) => ({freezeActions: s.freezeActions, frozenMs: s.frozenMs, kernelThrottles: s.kernelThrottles, throttleActions: s.throttleActions, throttledMs: s.throttledMs})),
       reactionsMs: this.reactionsMs,
       fastReactionsMs: this.fastReactionsMs,
       throttleEvents: this.st.reduce((a, s) => a + s.kernelThrottles + s.throttleActions, 0),
@@ -334,6 +422,10 @@ export class Controller {
   private log(tenant: number | null, kind: ControlEvent['kind'], detail: string, reactionMs: number | null): void {
     this.events.push({detail, kind, reactionMs, tMs: this.plane.nowMs(), tenant})
   }
+}
+
+function newState(): TenantState {
+  return {exited: false, frozen: false, frozenMs: 0, frozenSinceMs: 0, freezeActions: 0, kernelThrottles: 0, limit: null, throttleActions: 0, throttled: false, throttledMs: 0, throttledSinceMs: 0, waiting: false}
 }
 
 function mib(bytes: number): string {

@@ -20,7 +20,11 @@ export class LocalRuntime implements Runtime {
   private untrack: (() => void) | null = null
   private repo = ''
 
-  constructor(private readonly sys: CgroupSystem) {}
+  /** `parentRel`: where the attempt's group goes (a node of --control), default our root */
+  constructor(
+    private readonly sys: CgroupSystem,
+    private readonly parentRel: string = OUR_ROOT,
+  ) {}
 
   async prepare(task: BenchTask): Promise<void> {
     if (task.repoDir === null) throw new UserError(`task ${task.id}: its repository exists only in its image ${task.image ?? ''}; use --runtime podman`)
@@ -30,7 +34,7 @@ export class LocalRuntime implements Runtime {
     if (!spec.repoCopy) throw new Error('internal: the local runtime needs a repository copy')
     this.repo = spec.repoCopy
     try {
-      this.cg = Cgroup.create(this.sys, `${OUR_ROOT}/${ownedName('bench')}`)
+      this.cg = Cgroup.create(this.sys, `${this.parentRel}/${ownedName('bench')}`)
     } catch (error) {
       if (error instanceof CgroupFileError) throw new UserError(`the local runtime needs a cgroup of its own: ${error.message} (run as root)`)
       throw error

@@ -30,7 +30,11 @@ export class PodmanRuntime implements Runtime {
   private unhook: (() => void) | null = null
   private workdirPath = '/testbed'
 
-  constructor(private readonly sys: CgroupSystem) {}
+  /** `parentRel`: where the container's parent group goes (a node of --control), default our root */
+  constructor(
+    private readonly sys: CgroupSystem,
+    private readonly parentRel: string = OUR_ROOT,
+  ) {}
 
   async prepare(task: BenchTask, log: (msg: string) => void): Promise<void> {
     this.workdirPath = task.workdir
@@ -47,7 +51,7 @@ export class PodmanRuntime implements Runtime {
   async create(spec: CreateSpec): Promise<void> {
     if (!this.image) throw new Error('internal: create before prepare')
     const name = ownedName('bench')
-    this.parent = Cgroup.create(this.sys, `${OUR_ROOT}/${name}`)
+    this.parent = Cgroup.create(this.sys, `${this.parentRel}/${name}`)
     this.untrackParent = trackCgroup(this.parent)
     this.container = `${CONTAINER_PREFIX}${name.slice('bench-'.length)}`
     const container = this.container
@@ -57,7 +61,7 @@ export class PodmanRuntime implements Runtime {
     })
     const mounts = [...spec.mounts]
     if (spec.repoCopy) mounts.push({host: spec.repoCopy, target: this.workdirPath})
-    const args = ['run', '-d', '--name', container, '--network', 'none', '--cgroup-parent', `/${OUR_ROOT}/${name}`, '--label', `agentcgroup.owner=${process.pid}`, '-w', this.workdirPath]
+    const args = ['run', '-d', '--name', container, '--network', 'none', '--cgroup-parent', `/${this.parentRel}/${name}`, '--label', `agentcgroup.owner=${process.pid}`, '-w', this.workdirPath]
     for (const m of mounts) args.push('-v', `${m.host}:${m.target}${m.readOnly ? ':ro' : ''}`)
     if (spec.memoryBytes) args.push('--memory', String(spec.memoryBytes), '--memory-swap', String(spec.memoryBytes))
     args.push(this.image, 'sleep', 'infinity')

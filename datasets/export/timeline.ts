@@ -75,7 +75,7 @@ export async function loadTimelineData(store: Store, runId: string): Promise<Tim
       'SELECT t_us::DOUBLE AS t_us, mem_bytes::DOUBLE AS mem_bytes, mem_anon_bytes::DOUBLE AS mem_anon_bytes, mem_file_bytes::DOUBLE AS mem_file_bytes, mem_limit_bytes::DOUBLE AS mem_limit_bytes, cpu_usec::DOUBLE AS cpu_usec, cpu_pct, cpu_pct_kind FROM samples WHERE run_id = $id ORDER BY t_us',
     )) as TimelineData['samples'],
     toolCalls: await q(
-      'SELECT call_id, seq, tool, start_us::DOUBLE AS start_us, end_us::DOUBLE AS end_us, is_sidechain, parent_call_id, command, description, bash_category, exit_code, is_error, result_bytes::DOUBLE AS result_bytes, source, peak_mem_bytes::DOUBLE AS peak_mem_bytes, cpu_usec::DOUBLE AS cpu_usec FROM tool_calls WHERE run_id = $id ORDER BY seq, call_id',
+      'SELECT call_id, seq, tool, start_us::DOUBLE AS start_us, end_us::DOUBLE AS end_us, is_sidechain, parent_call_id, command, description, bash_category, exit_code, is_error, result_bytes::DOUBLE AS result_bytes, source, peak_mem_bytes::DOUBLE AS peak_mem_bytes, cpu_usec::DOUBLE AS cpu_usec, domain, throttled_ms, frozen_ms, oom_kills FROM tool_calls WHERE run_id = $id ORDER BY seq, call_id',
     ),
   }
 }
@@ -150,7 +150,7 @@ function span(start: unknown, end: unknown, bounds: {start: number; end: number}
 
 function toolSlice(c: Row, bounds: {start: number; end: number} | null): Slice {
   const sp = span(c.start_us, c.end_us, bounds)
-  const args = pick(c, ['call_id', 'seq', 'command', 'description', 'bash_category', 'exit_code', 'is_error', 'result_bytes', 'is_sidechain', 'parent_call_id', 'peak_mem_bytes', 'cpu_usec', 'source'])
+  const args = pick(c, ['call_id', 'seq', 'command', 'description', 'bash_category', 'exit_code', 'is_error', 'result_bytes', 'is_sidechain', 'parent_call_id', 'peak_mem_bytes', 'cpu_usec', 'domain', 'throttled_ms', 'frozen_ms', 'oom_kills', 'source'])
   if (sp.note) args.note = sp.note
   return {args, cat: 'tool_call', end: sp.end, name: String(c.tool), start: sp.start}
 }

@@ -2,7 +2,9 @@
  * Per-run drill-down data: memory and CPU over time (min/max envelopes within drillBudget),
  * tool calls, LLM turns, processes and events, all on one clock: seconds since the run's
  * first sample. Arrays of tuples keep the embedded JSON small; the page turns them into rows.
- * Every string is cleaned (escape.ts).
+ * Every string is cleaned (escape.ts). Runs of run-benchmark --control also carry their policy
+ * and memory limits (meta), and the tool calls that ran in their own cgroup (domains) with
+ * what was measured there; their controller events name the cgroup (events, 4th element).
  */
 import type {JsonRow, Store} from '../../datasets/store.js'
 import {envelope} from '../downsample.js'
@@ -20,6 +22,11 @@ export interface DrillRunMeta {
   cpu_kind: string
   samples: number
   downsampled: boolean
+  /** run-benchmark --control policy (none, static, observe, agentcgroup); null: imported */
+  control: string | null
+  /** the invocation's node budget and this agent's own limit, MB (null: none) */
+  node_memory_mb: number | null
+  memory_limit_mb: number | null
 }
 
 /** [t_s, value] */
@@ -30,8 +37,13 @@ export type CallTuple = [number, number, string, string, string, string]
 export type TurnTuple = [number, number, string, number, number, boolean]
 /** [start_s, end_s, pid, comm, argv, peak_rss_mb] */
 export type ProcTuple = [number, number, number, string, string, number | null]
-/** [t_s, kind, detail] */
-export type EventTuple = [number, string, string]
+/** [t_s, kind, detail, domain] (domain: the tool-call cgroup a controller event names, else '') */
+export type EventTuple = [number, string, string, string]
+/** [start_s, end_s, domain, command, peak_mb, cpu_s, throttled_s, frozen_s, oom_kills, source] */
+export type DomainTuple = [number, number, string, string, number | null, number | null, number, number, number, string]
+
+/** Controller and kernel events that act on a tool call's cgroup (marked on the memory panel). */
+export const CONTROL_KINDS = ['throttle', 'unthrottle', 'freeze', 'thaw', 'kill', 'oom_kill'] as const
 
 export interface DrillRun {
   meta: DrillRunMeta
@@ -41,10 +53,31 @@ export interface DrillRun {
   turns: TurnTuple[]
   procs: ProcTuple[]
   events: EventTuple[]
+  /** tool calls measured in their own cgroup, in cgroup order (tool-0, tool-1, ...; empty: the run had none) */
+  domains: DomainTuple[]
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100
 const r1 = (x: number) => Math.round(x * 10) / 10
+const r3 = (x: number) => Math.round(x * 1000) / 1000
+const mbOrNull = (v: unknown) => (v === null || v === undefined ? null : r1(Number(v) / 1e6))
+
+/** n of a `tool-<n>` cgroup name (Infinity for another name: after the numbered ones). */
+function domainSeq(name: unknown): number {
+  const m = /^tool-(\d+)$/.exec(String(name))
+  return m ? Number(m[1]) : Infinity
+}
+
+/** The cgroup a controller event's JSON detail names ({"domain": "tool-3", ...}), else ''. */
+export function eventDomain(detail: unknown): string {
+  if (typeof detail !== 'string' || !detail.includes('domain')) return ''
+  try {
+    const d = (JSON.parse(detail) as {domain?: unknown}).domain
+    return typeof d === 'string' ? d : ''
+  } catch {
+    return ''
+  }
+}
 
 function groupBy(rows: JsonRow[]): Map<string, JsonRow[]> {
   const m = new Map<string, JsonRow[]>()
@@ -81,11 +114,13 @@ export async function loadDrilldown(store: Store, scope: Scope, samples: Map<str
   const callCount = await q(`SELECT count(*)::DOUBLE AS n FROM tool_calls WHERE ${scope.all()}`)
   const budget = drillBudget(samples.size, Number(callCount[0]?.n ?? 0), maxPoints)
   const runs = await q(`SELECT r.run_id, r.dataset, r.task_id, coalesce(r.model_actual, r.model, '?') AS model, r.status, r.valid,
+              r.control, r.node_memory_bytes::DOUBLE AS node_mem, r.memory_limit_bytes::DOUBLE AS mem_limit,
               (SELECT min(t_us)::DOUBLE FROM samples s WHERE s.run_id = r.run_id) AS t0,
               r.started_at_us::DOUBLE AS started
        FROM runs r WHERE ${scope.all('r.run_id')} AND EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.run_id)
        ORDER BY r.dataset, r.task_id, r.attempt`)
-  const calls = await q(`SELECT run_id, start_us::DOUBLE AS s, end_us::DOUBLE AS e, tool, is_sidechain, bash_category, command, description, input_json
+  const calls = await q(`SELECT run_id, start_us::DOUBLE AS s, end_us::DOUBLE AS e, tool, is_sidechain, bash_category, command, description, input_json,
+              domain, peak_mem_bytes::DOUBLE AS peak, cpu_usec::DOUBLE AS cpu, throttled_ms, frozen_ms, oom_kills, source
        FROM tool_calls WHERE ${scope.all()} ORDER BY run_id, start_us`)
   const turns = await q(`SELECT run_id, start_us::DOUBLE AS s, end_us::DOUBLE AS e, model, input_tokens::DOUBLE AS inp, output_tokens::DOUBLE AS outp, is_sidechain
        FROM llm_turns WHERE ${scope.all()} ORDER BY run_id, start_us`)
@@ -117,13 +152,32 @@ export async function loadDrilldown(store: Store, scope: Scope, samples: Map<str
         cleanText(String(c.command ?? c.description ?? c.input_json ?? ''), budget.textChars),
       ]),
       cpu: cpu.map((p) => [p.t, p.v]),
-      events: (byEvents.get(id) ?? []).map((e): EventTuple => [rel(e.t), cleanText(String(e.kind), 40), cleanText(String(e.detail ?? ''), budget.textChars)]),
+      domains: (byCalls.get(id) ?? [])
+        .filter((c) => c.domain !== null && c.domain !== undefined)
+        // in the cgroups' own order (tool-<seq>: their arrival), then by start
+        .sort((a, b) => domainSeq(a.domain) - domainSeq(b.domain) || Number(a.s) - Number(b.s))
+        .map((c): DomainTuple => [
+          rel(c.s),
+          c.e === null ? rel(c.s) : rel(c.e),
+          cleanText(String(c.domain), 40),
+          cleanText(String(c.command ?? c.description ?? ''), budget.textChars),
+          mbOrNull(c.peak),
+          c.cpu === null ? null : r3(Number(c.cpu) / 1e6),
+          r3(Number(c.throttled_ms ?? 0) / 1000),
+          r3(Number(c.frozen_ms ?? 0) / 1000),
+          Number(c.oom_kills ?? 0),
+          cleanText(String(c.source ?? ''), 40),
+        ]),
+      events: (byEvents.get(id) ?? []).map((e): EventTuple => [rel(e.t), cleanText(String(e.kind), 40), cleanText(String(e.detail ?? ''), budget.textChars), cleanText(eventDomain(e.detail), 40)]),
       mem: mem.map((p) => [p.t, p.v]),
       meta: {
+        control: run.control === null || run.control === undefined ? null : cleanText(String(run.control), 40),
         cpu_kind: [...(ss?.kinds ?? [])].join(', '),
         dataset: cleanText(String(run.dataset), 120),
         downsampled: mem.length < memPts.length || cpu.length < cpuPts.length,
+        memory_limit_mb: mbOrNull(run.mem_limit),
         model: cleanText(String(run.model), 120),
+        node_memory_mb: mbOrNull(run.node_mem),
         run_id: cleanText(id, 300),
         samples: ss?.t.length ?? 0,
         status: cleanText(String(run.status), 40),

@@ -14,6 +14,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ImportCommandResult} from '../../cli/commands/import.js'
 import type {RunsResult} from '../../cli/commands/runs.js'
 import type {SqlResult} from '../../cli/commands/sql.js'
+import {emptyRunRecord} from '../../datasets/model.js'
+import {Store} from '../../datasets/store.js'
 import {tempDir, writeAttempt, writeFile, writeNotStarted} from '../fixtures/recordings.js'
 
 const run = promisify(execFile)
@@ -63,16 +65,33 @@ describe('agentcgroup import / runs / sql', () => {
     expect(error).toBeUndefined()
     const rows = JSON.parse(stdout) as RunsResult
     expect(rows).toHaveLength(2)
-    const keys = ['run_id', 'dataset', 'source_path', 'task_id', 'attempt', 'agent', 'model', 'model_actual', 'status', 'valid', 'samples', 'span_s', 'mem_peak_mb', 'mem_avg_mb', 'tool_calls']
+    const keys = ['run_id', 'dataset', 'source_path', 'task_id', 'attempt', 'agent', 'model', 'model_actual', 'status', 'valid', 'samples', 'span_s', 'mem_peak_mb', 'mem_avg_mb', 'tool_calls', 'control', 'node_memory_bytes']
     for (const r of rows) for (const k of keys) expect(r, k).toHaveProperty(k)
     const done = rows.find((r) => r.status === 'done')!
     // rampSamples(70, exitZero 1): 12.5 MB then 181..249 MB, then a 0B sample
-    expect(done).toMatchObject({attempt: 1, dataset: 'my_runs', model: 'haiku', model_actual: 'claude-3-5-haiku-20241022', samples: 71, task_id: 'dask__dask-11628', tool_calls: 5, valid: true})
+    expect(done).toMatchObject({attempt: 1, control: null, dataset: 'my_runs', model: 'haiku', model_actual: 'claude-3-5-haiku-20241022', node_memory_bytes: null, samples: 71, task_id: 'dask__dask-11628', tool_calls: 5, valid: true})
     expect(done.mem_peak_mb).toBeCloseTo(249, 9)
     expect(done.mem_avg_mb).toBeCloseTo((12.5 + (181 + 249) / 2 * 69) / 70, 9)
     expect(done.span_s).toBeCloseTo(70 * 1.04, 6)
     const valid = await runCommand(['runs', '--db', db, '--valid', '--json'], {root: process.cwd()})
     expect((JSON.parse(valid.stdout) as RunsResult).map((r) => r.run_id)).toEqual(['my_runs/dask__dask-11628/attempt_1'])
+  })
+
+  it('runs shows the control policy and node budget of a run-benchmark --control run', async () => {
+    const other = join(dir, 'controlled.duckdb')
+    const store = await Store.open(other)
+    const rec = emptyRunRecord({attempt: 1, control: 'agentcgroup', dataset: 'live', kind: 'agent', layout: 'attempt', node_memory_bytes: 2048e6, run_id: 'live/t/attempt_1', source_path: '/x', status: 'done', task_id: 't', valid: false})
+    await store.replaceRun(rec)
+    await store.replaceRun(emptyRunRecord({...rec.run, control: null, node_memory_bytes: null, run_id: 'live/t/attempt_2', attempt: 2}))
+    store.close()
+    const json = await runCommand(['runs', '--db', other, '--json'], {root: process.cwd()})
+    expect((JSON.parse(json.stdout) as RunsResult).map((r) => [r.run_id, r.control, r.node_memory_bytes])).toEqual([
+      ['live/t/attempt_1', 'agentcgroup', 2048e6],
+      ['live/t/attempt_2', null, null],
+    ])
+    const table = await runCommand(['runs', '--db', other], {root: process.cwd()})
+    expect(table.stdout.split('\n')[0]).toMatch(/tool_calls\s+control\s+node_mem_mb$/)
+    expect(table.stdout).toMatch(/live\/t\/attempt_1 .* agentcgroup\s+2048$/m)
   })
 
   it('sql runs read-only queries and refuses writes', async () => {

@@ -68,7 +68,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
       (SELECT count(*) FROM transcripts t WHERE t.run_id = r.run_id)::INT AS transcripts,
       (SELECT count(*) FROM events e WHERE e.run_id = r.run_id AND e.kind = 'divergence')::INT AS divergences
       FROM runs r ORDER BY run_id`)
-    expect(runs.map((x) => x.run_id)).toEqual(['demo/blobsum/attempt_1', 'demo/cstats/attempt_1', 'demo/durations/attempt_1'])
+    expect(runs.map((x) => x.run_id)).toEqual(['demo/blobsum/attempt_1', 'demo/cstats/attempt_1', 'demo/durations/attempt_1', 'demo/memory-burst/attempt_1'])
     for (const run of runs) {
       expect(run).toMatchObject({agent: 'claude-code', agent_version: '2.1.112', runtime: 'podman', status: 'done', tests_passed: true})
       expect(run.sampler).toMatch(/^(bpf\+cgroupfs|cgroupfs)$/)
@@ -90,6 +90,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
     }
     const by = Object.fromEntries(runs.map((x) => [String(x.run_id).split('/')[1], x]))
     expect(by.blobsum.peak as number).toBeGreaterThan(300e6) // the test run's burst
+    expect(by['memory-burst'].peak as number).toBeGreaterThan(550e6) // ~600 MB above the agent's baseline
     expect(by.durations.bash as number).toBeGreaterThanOrEqual(10) // many short Bash calls
     const procs = await sql(db, "SELECT run_id, comm, argv, call_id FROM processes WHERE call_id IS NOT NULL")
     expect(procs.some((p) => String(p.run_id).includes('cstats') && /^(cc1|cc|make|collect2|ld|as)$/.test(String(p.comm)))).toBe(true)
@@ -107,10 +108,10 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
     const again = await cli(['run-benchmark', '--json'], {cwd: work})
     expect(again.code, again.stderr).toBe(0)
     const out = JSON.parse(again.stdout) as {runs: JsonRun[]}
-    expect(out.runs).toHaveLength(3)
+    expect(out.runs).toHaveLength(4)
     for (const x of out.runs) {
-      expect(Object.keys(x).sort()).toEqual(['agent', 'error', 'oom_kills', 'processes', 'run_id', 'runtime', 'samples', 'status', 'task_id', 'tests_passed', 'tool_calls'])
-      expect(x).toMatchObject({agent: 'claude-code', error: null, oom_kills: 0, runtime: 'podman', status: 'done', tests_passed: true})
+      expect(Object.keys(x).sort()).toEqual(['agent', 'control_events', 'error', 'oom_kills', 'processes', 'run_id', 'runtime', 'samples', 'status', 'task_id', 'tests_passed', 'tool_calls'])
+      expect(x).toMatchObject({agent: 'claude-code', control_events: {freeze: 0, kill: 0, thaw: 0, throttle: 0}, error: null, oom_kills: 0, runtime: 'podman', status: 'done', tests_passed: true})
       expect(x.samples).toBe(runs.find((y) => y.run_id === x.run_id)!.samples)
     }
     expect(ledgerRows(db).map((x) => [x.state, x.tries])).toEqual([['done', 1], ['done', 1], ['done', 1]])
@@ -186,7 +187,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
 
   it('runs attempts concurrently under a memory budget, and shards the task list', async () => {
     const db = join(dir, 'conc.duckdb')
-    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'cstats,durations', '--concurrency', '2', '--memory-budget', '3G', '--llm-latency', '200', '--json'])
+    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'cstats,durations', '--concurrency', '2', '--node-memory', '3G', '--control', 'static', '--llm-latency', '200', '--json'])
     expect(r.code, r.stderr).toBe(0)
     expect((JSON.parse(r.stdout) as {runs: JsonRun[]}).runs.map((x) => [x.status, x.tests_passed])).toEqual([['done', true], ['done', true]])
     const spans = await sql(db, "SELECT run_id, started_at_us::DOUBLE AS s, ended_at_us::DOUBLE AS e, (SELECT max(mem_limit_bytes) FROM samples x WHERE x.run_id = r.run_id)::DOUBLE AS lim FROM runs r ORDER BY run_id")
@@ -241,7 +242,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
     const db = join(dir, 'bad.duckdb')
     const unknown = await cli(['run-benchmark', '--db', db, '--tasks', 'nope'])
     expect(unknown.code).toBe(1)
-    expect(unknown.stderr.trim().split('\n')).toEqual(['Error: unknown task id nope in catalog demo (known: blobsum, cstats, durations)'])
+    expect(unknown.stderr.trim().split('\n')).toEqual(['Error: unknown task id nope in catalog demo (known: blobsum, cstats, durations, memory-burst)'])
     const path = await cli(['run-benchmark', '--db', db, '--tasks', '../../etc'])
     expect(path.code).toBe(1)
     expect(path.stderr.trim()).toBe(`Error: task id "../../etc": not a task id (letters, digits, '.', '_' and '-' only; never a path)`)
@@ -278,7 +279,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
 
   it('a container OOM is counted and named (scripted agent, memory budget below the test burst)', async () => {
     const db = join(dir, 'oom.duckdb')
-    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'blobsum', '--agent', 'scripted', '--llm-latency', 'none', '--memory-budget', '160M', '--json'])
+    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'blobsum', '--agent', 'scripted', '--llm-latency', 'none', '--node-memory', '160M', '--control', 'static', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const run = (JSON.parse(r.stdout) as {runs: JsonRun[]}).runs[0]
     expect(run.status).toBe('oom_killed')

@@ -29,7 +29,7 @@ describe('task catalogs', () => {
     expect(() => validateTaskId('..')).toThrow(/never a path/)
     expect(() => validateTaskId('')).toThrow(/not a task id/)
     expect(validateTaskId('dask__dask-11628')).toBe('dask__dask-11628')
-    expect(() => selectTasks(demoCatalog(), ['nope'], 'demo')).toThrow('unknown task id nope in catalog demo (known: blobsum, cstats, durations)')
+    expect(() => selectTasks(demoCatalog(), ['nope'], 'demo')).toThrow('unknown task id nope in catalog demo (known: blobsum, cstats, durations, memory-burst)')
   })
 
   it('names SWE-rebench images as the paper runner pulled them', () => {

@@ -57,6 +57,35 @@ describe('the DuckDB store', () => {
     store.close()
   })
 
+  it('migrates a version-4 store to version 5 and keeps its rows (tool-call domains, run control)', async () => {
+    const db = newDb()
+    // a v4 store: today's tables less the columns version 5 added, and no version-5 row
+    const v5 = {runs: ['control', 'node_memory_bytes', 'memory_limit_bytes'], tool_calls: ['domain', 'throttled_ms', 'frozen_ms', 'oom_kills']}
+    const old = await Store.open(db)
+    await old.replaceRun(record('ds/t/attempt_1'))
+    for (const [table, columns] of Object.entries(v5)) for (const c of columns) await old.exec(`ALTER TABLE ${table} DROP COLUMN ${c}`)
+    await old.exec('DELETE FROM schema_version WHERE version >= 5')
+    expect(await old.schemaVersion()).toBe(4)
+    old.close()
+    // opening it for writing migrates it
+    const store = await Store.open(db)
+    expect(await store.schemaVersion()).toBe(SCHEMA_VERSION)
+    for (const t of ['runs', 'tool_calls'] as const) {
+      const cols = await store.query('SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position', {t})
+      expect(cols.map((c) => c.column_name)).toEqual(TABLES[t].map((c) => c.name))
+    }
+    expect(await store.query('SELECT call_id, domain, throttled_ms, frozen_ms, oom_kills FROM tool_calls')).toEqual([{call_id: 'c1', domain: null, frozen_ms: null, oom_kills: null, throttled_ms: null}])
+    expect(await store.query('SELECT run_id, control, node_memory_bytes, memory_limit_bytes FROM runs')).toEqual([{control: null, memory_limit_bytes: null, node_memory_bytes: null, run_id: 'ds/t/attempt_1'}])
+    // and takes a run with the new columns filled
+    const r = record('ds/t/attempt_2')
+    r.run = {...r.run, control: 'agentcgroup', memory_limit_bytes: 2 ** 31, node_memory_bytes: 3 * 2 ** 30}
+    r.toolCalls = [{...r.toolCalls[0], cpu_usec: 1500, domain: 'tool-0', frozen_ms: 250.5, oom_kills: 1, peak_mem_bytes: 3e8, throttled_ms: 1200}]
+    await store.replaceRun(r)
+    expect(await store.query("SELECT domain, throttled_ms, frozen_ms, oom_kills, peak_mem_bytes::DOUBLE AS peak FROM tool_calls WHERE run_id = 'ds/t/attempt_2'")).toEqual([{domain: 'tool-0', frozen_ms: 250.5, oom_kills: 1, peak: 3e8, throttled_ms: 1200}])
+    expect(await store.query("SELECT control, node_memory_bytes::DOUBLE AS node, memory_limit_bytes::DOUBLE AS lim FROM runs WHERE run_id = 'ds/t/attempt_2'")).toEqual([{control: 'agentcgroup', lim: 2 ** 31, node: 3 * 2 ** 30}])
+    store.close()
+  })
+
   it('refuses a store written by a newer agentcgroup', async () => {
     const db = newDb()
     const store = await Store.open(db)

@@ -22,10 +22,13 @@ export function edgeRecord(runId: string, t0Us = T0 * 1e6): RunRecord {
   const r = emptyRunRecord({
     attempt: Number(runId.split('_').at(-1)),
     bpf_clock_offset_ns: '1770428831123456789' as unknown as number, // 19 digits: past 2^53
+    control: 'agentcgroup',
     dataset,
     ended_at_us: t0Us + 60e6,
     kind: 'agent',
     layout: 'attempt',
+    memory_limit_bytes: null,
+    node_memory_bytes: 3 * 1024 ** 3,
     notes: TRICKY.join('|'),
     run_id: runId,
     sampler_overhead_pct: 1e-300,
@@ -58,17 +61,21 @@ export function edgeRecord(runId: string, t0Us = T0 * 1e6): RunRecord {
     command: text,
     cpu_usec: i * 10,
     description: i === 2 ? '' : null,
+    domain: i % 3 === 0 ? null : `tool-${i}`,
     end_us: t0Us + (10 + i * 4 + 3) * 1e6,
     exit_code: i === 1 ? -1 : 0,
+    frozen_ms: i % 3 === 0 ? null : i === 4 ? 1e-3 : 1250.5 * i,
     input_json: JSON.stringify({command: text}),
     is_error: i === 1,
     is_sidechain: i > 5,
+    oom_kills: i % 3 === 0 ? null : i === 2 ? 1 : 0,
     parent_call_id: i > 5 ? 'toolu_5' : null,
     peak_mem_bytes: 2 ** 31 + i,
     result_bytes: i * 1000,
     seq: i,
     source: 'transcript',
     start_us: t0Us + (10 + i * 4) * 1e6,
+    throttled_ms: i % 3 === 0 ? null : 0.1 + 0.2 * i,
     tool: i === 5 ? 'Task' : 'Bash',
   }))
   r.llmTurns = [0, 1, 2].map((turn) => ({
@@ -94,6 +101,7 @@ export function edgeRecord(runId: string, t0Us = T0 * 1e6): RunRecord {
     {detail: null, kind: 'throttle', t_us: t0Us + 20e6},
     {detail: '', kind: 'freeze', t_us: t0Us + 21e6},
     {detail: 'after 3 s', kind: 'thaw', t_us: t0Us + 24e6},
+    {detail: '{"domain": "tool-2", "reason": "memory.high"}', kind: 'kill', t_us: t0Us + 25e6},
   ]
   r.transcripts = [{content: `{"type":"user","message":"${'x'.repeat(2_200_000)}"}\n{"a":"b,\\"c\\"\\n"}\n`, file: 'trace.jsonl'}]
   return r

@@ -36,7 +36,7 @@ describe('timeline of a run with processes, overlapping calls and kernel events'
     const {error, stdout} = await runCommand(['timeline', RUN, '--db', db, '--out', out, '--json'], {root: process.cwd()})
     expect(error).toBeUndefined()
     const result = JSON.parse(stdout) as TimelineResult
-    expect(result).toMatchObject({instants: 4, llm_turns: 3, out, processes: 3, run_id: RUN, tool_calls: 9})
+    expect(result).toMatchObject({instants: 5, llm_turns: 3, out, processes: 3, run_id: RUN, tool_calls: 9})
     const doc = JSON.parse(readFileSync(out, 'utf8'))
     expect(traceProblems(doc)).toEqual([])
     events = doc.traceEvents as Ev[]
@@ -67,6 +67,9 @@ describe('timeline of a run with processes, overlapping calls and kernel events'
       expect(ev).toMatchObject({dur: c.end_us! - c.start_us!, name: c.tool, ts: c.start_us})
       expect(agentTids.has(ev.tid)).toBe(true)
     }
+    // a call measured in its own cgroup carries what the cgroup measured; one without has none of it
+    expect(calls.find((e) => e.args!.call_id === 'toolu_2')!.args).toMatchObject({domain: 'tool-2', frozen_ms: 2501, oom_kills: 1, throttled_ms: 0.5})
+    expect(calls.find((e) => e.args!.call_id === 'toolu_3')!.args).not.toHaveProperty('domain')
     expect(events.filter((e) => e.cat === 'llm_turn' && agentTids.has(e.tid)).map((e) => e.name)).toEqual(['LLM turn 0', 'LLM turn 1', 'LLM turn 2'])
     // LLM turn 1 (16-18 s) and the call at 14-17 s overlap without nesting: two lanes
     expect(agentTids.size).toBe(2)
@@ -82,7 +85,7 @@ describe('timeline of a run with processes, overlapping calls and kernel events'
     expect(cpu[0].args!.pct).toBeCloseTo(46.667, 2)
     expect(events.filter((e) => e.ph === 'C' && e.name === 'memory limit')).toHaveLength(40)
     const instants = events.filter((e) => e.ph === 'i')
-    expect(instants.map((e) => [e.name, e.ts - T0 * 1e6])).toEqual([['oom_kill', 12.9e6], ['throttle', 20e6], ['freeze', 21e6], ['thaw', 24e6]])
+    expect(instants.map((e) => [e.name, e.ts - T0 * 1e6])).toEqual([['oom_kill', 12.9e6], ['throttle', 20e6], ['freeze', 21e6], ['thaw', 24e6], ['kill', 25e6]])
     const xs = events.filter((e) => e.ph !== 'M').map((e) => e.ts)
     expect(Math.min(...xs)).toBe(T0 * 1e6)
   })

@@ -14,7 +14,7 @@ import type {RunFigureRow} from '../../reports/data/per-run.js'
 import {bashSpikes, burstAttribution, changeRates, memoryProfile, TraceSet} from '../../reports/data/traces.js'
 import {metricRows, metricsTableHtml} from '../../reports/metrics-table.js'
 import {attributionRows, burstAttributionSpec, categorySpikesSpec, cpuMemCorrelationSpec} from '../../reports/specs/bursts.js'
-import {drilldownSpec} from '../../reports/specs/drilldown.js'
+import {drillDomainsSpec, drilldownSpec} from '../../reports/specs/drilldown.js'
 import {changeRatesSpec, memoryBaselineSpec, memoryProfileSpec, peakToAvgSpec} from '../../reports/specs/memory.js'
 import {allocLatencySpec, completionSpec, policyEventsSpec, survivalSpec, tenantMemorySpec} from '../../reports/specs/policy.js'
 import type {Spec} from '../../reports/specs/theme.js'
@@ -166,6 +166,11 @@ describe('chart specs', () => {
     }
     await compiles({...drilldownSpec({hasEvents: true, hasProcesses: true, tools: ['Bash', 'Read', 'Strange']}), datasets: run} as Spec)
     await compiles({...drilldownSpec({hasEvents: false, hasProcesses: false, tools: []}), datasets: run} as Spec)
+    // a live run: controller events naming a tool-call cgroup, and the per-call cgroup chart
+    const live = {...run, events: [{detail: '{"domain": "tool-1"}', domain: 'tool-1', kind: 'freeze', t: 4}, {detail: '', domain: 'tool-1', kind: 'thaw', t: 6}]}
+    await compiles({...drilldownSpec({hasEvents: true, hasProcesses: false, tools: ['Bash']}), datasets: live} as Spec)
+    const domains = [{command: 'make test', cpu_s: 3.5, domain: 'tool-1', end: 9, frozen_s: 2, oom_kills: 1, peak_mb: 512, source: 'transcript', start: 2, throttled_s: 1.5}]
+    await compiles({...drillDomainsSpec(), datasets: {domains}} as Spec)
     const tenants = [{completion_s: 30, policy: 'none', priority: 'high', replay: '1', survived: false, tenant: 't1'}, {completion_s: 20, policy: 'agentcgroup', priority: 'low', replay: '2', survived: true, tenant: 't1'}]
     await compiles(survivalSpec(tenants))
     await compiles(completionSpec(tenants))

@@ -103,6 +103,15 @@ build('cstats', [
   {think: 1900, blocks: [text('Fixed: `stats_sum` now accumulates in an `int64_t`, so a million values of 5000 sum to 5000000000 and `INT32_MAX * 3` is exact; `stats_mean` is correct with it. `make test` reports all checks passed.')]},
 ], '2026-11-25T09:48:12.730Z')
 
+build('memory-burst', [
+  {think: 2700, blocks: [think('Each chunk should be hashed on its own, but the CRC is probably carried over between chunks. Look at the package and run the tests (the large-input test holds about 570 MB).'), text("I'll look at the package first."), bash('ls -R chunkdigest tests', 'List the sources')]},
+  {blocks: [tu('Read', {file_path: '/testbed/chunkdigest/__init__.py'})]},
+  {think: 1900, blocks: [text('The loop passes the previous CRC as the start value of the next chunk. Let me confirm with the tests.'), bash('python3 -m pytest -q tests 2>&1 | tail -15', 'Run the test suite', 4600)]},
+  {think: 2400, blocks: [tu('Edit', {file_path: '/testbed/chunkdigest/__init__.py', old_string: '    digests = []\n    crc = 0\n    for start in range(0, len(view), size):\n        crc = zlib.crc32(view[start:start + size], crc)\n        digests.append(crc)\n    return digests\n', new_string: '    return [zlib.crc32(view[start:start + size]) for start in range(0, len(view), size)]\n', replace_all: false})]},
+  {blocks: [bash('python3 -m pytest -q tests', 'Run the test suite again', 4600)]},
+  {blocks: [bash('git diff', 'Show the final diff')]},
+  {think: 2000, blocks: [text('Fixed: every chunk is now hashed from a fresh CRC, so `chunk_digests(b"abcd", 2)` is `[crc32(b"ab"), crc32(b"cd")]`. All 4 tests pass, including the ~570 MB large-input test.')]},
+], '2026-11-25T10:05:27.318Z')
 // step 2: the real CLI replays each draft; its transcript becomes the shipped session
 const {runAttempt} = await import(join(dist, 'collector/attempt.js'))
 const {demoCatalog} = await import(join(dist, 'collector/tasks.js'))

@@ -157,6 +157,38 @@ describe('the controller', () => {
     expect(c.events.some((e) => e.kind === 'safety_lift')).toBe(true)
   })
 
+  it('live tenants: a call that joins under pressure starts throttled; promotion releases it and disarms its fast path', () => {
+    const p = new FakePlane('v1')
+    const c = new Controller(p, [], 'agentcgroup', {...DEFAULT_POLICY_PARAMS, stepBytes: 8 * MiB})
+    c.setup()
+    const [, , throttle, freeze] = p.levels
+    expect(p.fast.get(throttle)).toEqual([])
+    const first = c.addTenant({highBytes: null, limitBytes: 0, name: 'a/tool-0', priority: 'high'})
+    const second = c.addTenant({highBytes: null, limitBytes: 0, name: 'b/tool-0', priority: 'low'})
+    expect([first, second]).toEqual([0, 1])
+    expect(p.calls).toEqual(['low 0 1000', 'adj 1 500', 'okd 1 true', 'watch 1'])
+    expect(p.fast.get(throttle)).toEqual([{kind: 'park', slackBytes: 8 * MiB, tenant: 1}])
+    expect(p.fast.get(freeze)).toEqual([{kind: 'freeze', tenant: 1}])
+    c.onSignal({direction: 'up', fastDoneMs: 1.5, kind: 'level', level: throttle, notifiedMs: 1, usageBytes: throttle})
+    // a third call joins while the pressure lasts: parked at once, in JS
+    p.calls.length = 0
+    p.usages['2'] = 4 * MiB
+    const third = c.addTenant({highBytes: null, limitBytes: 0, name: 'b/tool-1', priority: 'low'})
+    expect(p.calls).toEqual(['adj 2 500', 'okd 2 true', 'watch 2', 'max 2 12'])
+    expect(c.tenantState(third).throttled).toBe(true)
+    // the first call ends: the second is promoted (released, no longer parked or armed)
+    p.calls.length = 0
+    p.now = 40
+    p.usages.parent = throttle
+    c.setPriority(second, 'high')
+    p.dead.add(first)
+    c.onSignal({kind: 'exit', notifiedMs: 40, tenant: first})
+    expect(p.calls).toEqual(['max 1 null', 'okd 1 false', 'low 1 1000'])
+    expect(p.fast.get(throttle)).toEqual([{kind: 'park', slackBytes: 8 * MiB, tenant: 2}])
+    expect(c.tenantState(second).throttledMs).toBeCloseTo(40 - 1.5)
+    expect(c.events.some((e) => e.kind === 'safety_lift')).toBe(false)
+  })
+
   it('uses the kernel memory.high penalty formula', () => {
     expect(highPenaltyMs(400 * MiB, 400 * MiB, MiB)).toBe(0)
     // 2 % over: 0.02^2 * 64 s = 25.6 ms per 256 KiB batch; 8 MiB = 32 batches
