@@ -49,6 +49,8 @@ export interface BenchmarkOptions {
   concurrency: number
   /** --control: limits and tool-call cgroups (collector/control/live.ts); default none */
   control?: ControlMode
+  /** agentcgroup: CPU weights for long tool calls (default on) */
+  cpuPriority?: boolean
   /** --node-memory: one limit for all agents of the invocation, bytes */
   nodeMemoryBytes: number | null
   shard: {index: number; count: number} | null
@@ -147,7 +149,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   let node: NodeControl | null = null
   if (control !== 'none' || opts.nodeMemoryBytes !== null) {
     try {
-      node = await NodeControl.start({concurrency: opts.concurrency, log: opts.log, mode: control, nodeMemoryBytes: opts.nodeMemoryBytes, sys})
+      node = await NodeControl.start({concurrency: opts.concurrency, cpuPriority: opts.cpuPriority, log: opts.log, mode: control, nodeMemoryBytes: opts.nodeMemoryBytes, sys})
     } catch (error) {
       throw new UserError(`--control ${control}: ${(error as Error).message}`)
     }

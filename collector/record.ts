@@ -41,6 +41,8 @@ export interface RecordOptions {
    * memory limit is the budget the controller keeps them under (collector/control/live.ts)
    */
   control?: ControlMode
+  /** agentcgroup: CPU weights for long tool calls (default on) */
+  cpuPriority?: boolean
   /** DuckDB store file */
   db: string
   dataset: string
@@ -109,7 +111,7 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
   let node: NodeControl | null = null
   if (control === 'observe' || control === 'agentcgroup') {
     try {
-      node = await NodeControl.start({concurrency: 1, log: warn, mode: control, nodeMemoryBytes: control === 'agentcgroup' ? opts.memoryLimitBytes! : null, sys})
+      node = await NodeControl.start({concurrency: 1, cpuPriority: opts.cpuPriority, log: warn, mode: control, nodeMemoryBytes: control === 'agentcgroup' ? opts.memoryLimitBytes! : null, sys})
     } catch (error) {
       throw new UserError(`--control ${control}: ${(error as Error).message}`)
     }

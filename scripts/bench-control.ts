@@ -7,13 +7,21 @@
  * back, and the wall time. The budget is N agents' baseline plus room for one burst:
  * BENCH_BASE_MIB (170) * N + BENCH_BURST_MIB (860), e.g. 1200 MiB for N = 2.
  * Real Podman containers, the real Claude Code CLI on the replay server (recorded latency).
+ *
+ * CPU part (BENCH_PARTS=cpu): the agent's own turn latency under CPU contention from test runs.
+ * `record --control agentcgroup` of a script that starts 4 CPU-bound tool calls through $SHELL
+ * (spin 8 s of CPU each: other agents' test runs) and then plays an agent: 40 turns of 20 ms of
+ * CPU in its own process, 100 ms apart. Turn wall time p50/p90/p99 with --cpu-priority (long
+ * calls at cpu weight 10) and with --no-cpu-priority, and with --control none.
  * Prints a table and one JSON line; a private Podman storage and a temp store.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir, totalmem} from 'node:os'
 import {join} from 'node:path'
 
 import {runBenchmark} from '../collector/benchmark.js'
+import {recordCommand} from '../collector/record.js'
 import type {ControlMode} from '../collector/control/live.js'
 import {cacheDir, ensureDemoImage} from '../collector/image.js'
 import {percentile} from '../analysis/stats.js'
@@ -69,7 +77,53 @@ async function configuration(n: number, control: ControlMode, nodeMib: number, a
   }
 }
 
+interface CpuRow {
+  control: string
+  cpu_priority: boolean
+  turns: number
+  turn_p50_ms: number | null
+  turn_p90_ms: number | null
+  turn_p99_ms: number | null
+  hogs_s: number
+}
+
+async function cpuPart(): Promise<CpuRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'agentcgroup-bench-cpu-'))
+  try {
+    const bin = join(dir, 'workload')
+    execFileSync('cc', ['-O2', '-static', '-pthread', '-o', bin, join(process.cwd(), 'scripts', 'sampler-workload.c')])
+    const script = join(dir, 'agent.sh')
+    const turnsFile = join(dir, 'turns.json')
+    // 4 long CPU-bound tool calls (other agents' test runs), then the agent's 40 turns in its own process
+    writeFileSync(script, `for i in 1 2 3 4; do "$SHELL" -c '${bin} spin 8000' & done\nsleep 1.5\n${bin} turns 40 20 100 > ${turnsFile}\nwait\n`)
+    const rows: CpuRow[] = []
+    const configs: [string, boolean][] = [['none', false], ['agentcgroup', false], ['agentcgroup', true]]
+    for (const [control, cpuPriority] of configs) {
+      const t0 = performance.now()
+      await recordCommand({
+        command: ['bash', script], commandStdout: 'stderr', control: control as ControlMode, cpuPriority, dataset: 'bench', db: join(dir, 'cpu.duckdb'),
+        intervalMs: 100, label: `cpu-${control}-${cpuPriority}`, memoryLimitBytes: control === 'none' ? null : 8 * 2 ** 30, sampler: 'cgroupfs',
+      })
+      const turns = (JSON.parse(readFileSync(turnsFile, 'utf8')) as {turn_ms: number[]}).turn_ms
+      rows.push({control, cpu_priority: cpuPriority, hogs_s: (performance.now() - t0) / 1000, turn_p50_ms: percentile(turns, 50), turn_p90_ms: percentile(turns, 90), turn_p99_ms: percentile(turns, 99), turns: turns.length})
+    }
+    return rows
+  } finally {
+    rmSync(dir, {force: true, recursive: true})
+  }
+}
+
 async function main(): Promise<void> {
+  const parts = (process.env.BENCH_PARTS ?? 'memory,cpu').split(',')
+  if (parts.includes('cpu')) {
+    const cpu = await cpuPart()
+    console.log('CPU: an agent\'s 20 ms turns while 4 long CPU-bound tool calls run (2 CPUs)')
+    console.log('  control      cpu_priority  turn_p50_ms  turn_p90_ms  turn_p99_ms  run_s')
+    const f = (x: number | null) => (x === null ? '-' : x.toFixed(1)).padStart(13)
+    for (const r of cpu) console.log(`  ${r.control.padEnd(13)}${String(r.cpu_priority).padEnd(12)}${f(r.turn_p50_ms)}${f(r.turn_p90_ms)}${f(r.turn_p99_ms)}${r.hogs_s.toFixed(1).padStart(7)}`)
+    console.log(JSON.stringify({cpu, cpus: cpus().length, load_avg_1m: loadavg()[0]}))
+  }
+  if (!parts.includes('memory')) return
   process.env.AGENTCGROUP_PODMAN_ROOT ??= join(cacheDir(), 'podman-test')
   const ns = (process.env.BENCH_N ?? '2,4,8').split(',').map(Number)
   const controls = (process.env.BENCH_CONTROL ?? 'none,static,agentcgroup').split(',') as ControlMode[]

@@ -9,6 +9,9 @@
  *       prints one JSON line with what it achieved
  *   sampler-workload syscalls SECONDS RATE     getppid() RATE times a second (0: flat out); JSON
  *   sampler-workload child                     exits 0 at once
+ *   sampler-workload spin CPU_MS               burns CPU_MS of CPU time (a test run's load), exit 0
+ *   sampler-workload turns N CPU_MS GAP_MS     N times: burn CPU_MS of CPU, then sleep GAP_MS (an
+ *       agent's turns between tool calls); prints one JSON line with each turn's wall time, ms
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -83,8 +86,42 @@ static void *alloc_loop(void *arg)
 	return NULL;
 }
 
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* burns `ms` of this thread's CPU time (not wall time: contention makes it take longer) */
+static void burn(double ms)
+{
+	double end = cpu_s() + ms / 1000.0;
+	volatile unsigned long x = 1;
+	while (cpu_s() < end)
+		for (int i = 0; i < 10000; i++)
+			x = x * 6364136223846793005UL + 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "spin")) {
+		burn(atof(argv[2]));
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "turns")) {
+		long n = atol(argv[2]), i;
+		double work = atof(argv[3]), gap = atof(argv[4]);
+		printf("{\"turn_ms\":[");
+		for (i = 0; i < n; i++) {
+			double t = now_s();
+			burn(work);
+			printf("%s%.3f", i ? "," : "", (now_s() - t) * 1000.0);
+			usleep((useconds_t)(gap * 1000));
+		}
+		printf("]}\n");
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "child"))
 		return 0;
 	if (argc == 5 && !strcmp(argv[1], "alloc")) {

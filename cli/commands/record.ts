@@ -33,6 +33,7 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
 
   static override flags = {
     control: Flags.string({default: 'none', description: "observe: every $SHELL -c the command runs (an agent's tool calls) in its own cgroup, measured; agentcgroup: those cgroups throttled/frozen to keep --memory-limit; static: --memory-limit on the command's group", options: ['none', 'static', 'observe', 'agentcgroup']}),
+    'cpu-priority': Flags.boolean({allowNo: true, default: true, description: 'with --control agentcgroup: tool calls running longer than 1 s yield the CPU (cpu weight 10)'}),
     dataset: Flags.string({default: 'recorded', description: 'dataset name of the run (run_id = <dataset>/<label>/attempt_<n>)'}),
     db: dbFlag,
     interval: Flags.string({default: '100ms', description: 'sampling interval: 100ms (default), 10ms, 1s, ...'}),
@@ -62,6 +63,7 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
     const result = await recordCommand({
       command,
       control: flags.control as ControlMode,
+      cpuPriority: flags['cpu-priority'],
       commandStdout: json ? 'stderr' : 'inherit',
       dataset: flags.dataset,
       db: flags.db,

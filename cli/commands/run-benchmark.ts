@@ -39,6 +39,8 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
     interval: Flags.integer({default: 100, description: 'sampling interval, ms', min: 10}),
     'llm-latency': Flags.string({default: 'recorded', description: 'replayed model latency: recorded, none, or ms per turn'}),
     control: Flags.string({default: 'none', description: 'none: the node limit only; static: each agent gets node/concurrency; observe: every tool call in its own cgroup, measured; agentcgroup: those cgroups throttled/frozen under pressure, later calls first', options: ['none', 'static', 'observe', 'agentcgroup']}),
+    'cpu-priority': Flags.boolean({allowNo: true, default: true, description: "with --control agentcgroup: tool calls running longer than 1 s, and their agent, yield the CPU to other agents' CLIs and short calls"}),
+    'memory-budget': Flags.string({description: 'shorthand for --node-memory SIZE --control static: each container gets SIZE/concurrency', exclusive: ['node-memory']}),
     'node-memory': Flags.string({description: 'one memory limit for all agents of the run together (e.g. 1200M, 8G)'}),
     'retry-failed': Flags.boolean({description: 'run attempts again that the ledger holds as failed'}),
     runtime: Flags.string({default: 'auto', description: 'podman, local, or auto (podman where available)', options: ['auto', 'podman', 'local']}),
@@ -53,13 +55,17 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
     const {flags} = await this.parse(RunBenchmark)
     if (flags.agent === 'command' && !flags['agent-command']) throw new UserError('--agent command needs --agent-command "<command line>"')
     let nodeMemoryBytes: number | null = null
-    if (flags['node-memory']) {
+    const budgetFlag = flags['node-memory'] ? 'node-memory' : flags['memory-budget'] ? 'memory-budget' : null
+    if (budgetFlag) {
+      const text = flags[budgetFlag]!
       try {
-        nodeMemoryBytes = parseCgroupSize(flags['node-memory'])
+        nodeMemoryBytes = parseCgroupSize(text)
       } catch (error) {
-        throw new UserError(`--node-memory ${flags['node-memory']}: ${(error as Error).message}`)
+        throw new UserError(`--${budgetFlag} ${text}: ${(error as Error).message}`)
       }
     }
+    // --memory-budget: equal shares unless a --control says otherwise
+    const control = (budgetFlag === 'memory-budget' && flags.control === 'none' ? 'static' : flags.control) as ControlMode
     let latency
     try {
       latency = parseLatency(flags['llm-latency'])
@@ -74,7 +80,8 @@ With no flags: the built-in demo tasks, with the real Claude Code CLI driven off
       attempts: flags.attempts,
       catalog: flags.catalog,
       concurrency: flags.concurrency,
-      control: flags.control as ControlMode,
+      control,
+      cpuPriority: flags['cpu-priority'],
       db: flags.db,
       intervalMs: flags.interval,
       latency,

@@ -75,7 +75,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
       expect(run.samples as number).toBeGreaterThan(50)
       expect(run.attributed as number).toBeGreaterThan(0)
       expect(run.calls as number).toBeGreaterThanOrEqual(7)
-      expect(run.turns as number).toBeGreaterThanOrEqual(8)
+      expect(run.turns as number).toBeGreaterThanOrEqual(7)
       expect(run.phases).toBe(6)
       expect(run.transcripts).toBe(1)
       // the built-in sessions were recorded with this CLI on this image: replayed exactly
@@ -195,7 +195,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
     for (const x of spans) expect(x.lim).toBe(Math.floor((3 * 1024 ** 3) / 2))
     const shard = await cli(['run-benchmark', '--db', join(dir, 'shard.duckdb'), '--shard', '1/2', '--agent', 'command', '--agent-command', 'true', '--json'])
     expect(shard.code, shard.stderr).toBe(0)
-    expect((JSON.parse(shard.stdout) as {runs: JsonRun[]}).runs.map((x) => x.task_id)).toEqual(['cstats'])
+    expect((JSON.parse(shard.stdout) as {runs: JsonRun[]}).runs.map((x) => x.task_id)).toEqual(['cstats', 'memory-burst'])
     const bad = await cli(['run-benchmark', '--db', join(dir, 'shard.duckdb'), '--shard', '2/2'])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('shard index 2: must be a whole number from 0 to 1')
@@ -279,7 +279,7 @@ describe.skipIf(skip !== null)(`run-benchmark (real Podman, real Claude Code)${s
 
   it('a container OOM is counted and named (scripted agent, memory budget below the test burst)', async () => {
     const db = join(dir, 'oom.duckdb')
-    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'blobsum', '--agent', 'scripted', '--llm-latency', 'none', '--node-memory', '160M', '--control', 'static', '--json'])
+    const r = await cli(['run-benchmark', '--db', db, '--tasks', 'blobsum', '--agent', 'scripted', '--llm-latency', 'none', '--memory-budget', '160M', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const run = (JSON.parse(r.stdout) as {runs: JsonRun[]}).runs[0]
     expect(run.status).toBe('oom_killed')

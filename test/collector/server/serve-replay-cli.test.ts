@@ -35,7 +35,7 @@ describe('agentcgroup serve-replay', () => {
       child.once('exit', () => reject(new Error(`exited: ${stderr}`)))
       setTimeout(() => reject(new Error(`no port announced within 30 s: ${stderr}`)), 30_000)
     })
-    expect(stderr).toContain('replaying 3 session(s)')
+    expect(stderr).toContain('replaying 4 session(s)')
     const res = await fetch(`http://127.0.0.1:${port}/v1/messages?beta=true`, {
       body: JSON.stringify({messages: [{content: 'Fix this issue: ### stats_sum() returns negative totals', role: 'user'}], model: 'claude-sonnet-4-6', stream: true}),
       method: 'POST',
