@@ -20,7 +20,7 @@ import type {Agent, AgentResult, ToolShell} from './agents/types.js'
 import {attributeProcesses} from './attribute.js'
 import type {NodeControl} from './control/live.js'
 import {ToolDomainBroker} from './domains/broker.js'
-import {withDomains} from './domains/match.js'
+import {attributeToDomains, withDomains} from './domains/match.js'
 import {toolShellDir} from './domains/toolshell.js'
 import {kernelToolCalls} from './kernel-calls.js'
 import {taskPrompt} from './prompt.js'
@@ -80,6 +80,7 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
   let created = false
   let broker: ToolDomainBroker | null = null
   let shell: ToolShell | null = null
+  let agentGroupRel: string | null = null
   try {
     // image_prepare
     let t = nowUs()
@@ -109,7 +110,8 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
       status = 'not_started'
       throw e
     }
-    const group = Cgroup.at(spec.sys, rt.cgroupRel())
+    agentGroupRel = rt.cgroupRel()
+    const group = Cgroup.at(spec.sys, agentGroupRel)
     poller = await startRunSampling(group, rt.containerName(), spec.intervalMs, spec.log, spec.sampler)
     phase('container_create', t)
     // agent_start, agent_active
@@ -224,6 +226,8 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
   const kernel = kernelToolCalls(record.processes, calls, (argv) => agent.toolShell(argv), calls.length)
   // each call's own cgroup, measured: matched to the transcript's calls; the rest stand alone
   record.toolCalls = withDomains([...calls, ...kernel.calls], broker?.records() ?? [], {runId: spec.runId})
+  // the kernel's own attribution: a process in a call's group belongs to that call
+  if (broker && agentGroupRel) attributeToDomains(record.processes, record.toolCalls, broker.records(), agentGroupRel)
   if (kernel.summary) record.run.notes = [record.run.notes, kernel.summary].filter(Boolean).join('; ')
   for (const ev of serverEvents) {
     if (ev.kind === 'divergence' || ev.kind === 'exhausted') {

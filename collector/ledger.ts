@@ -83,8 +83,15 @@ export class Ledger {
    * says the store has the run). Returns the run_ids that were reclaimed.
    */
   recover(isAlive: (pid: number) => boolean, stored: (runId: string) => boolean): string[] {
-    const rows = this.db.prepare(`SELECT run_id, owner_pid FROM attempts WHERE state = 'running'`).all() as {run_id: string; owner_pid: number | null}[]
     const out: string[] = []
+    // done in the ledger but not in the store (the store was deleted or replaced): run again
+    const lost = this.db.prepare(`SELECT run_id FROM attempts WHERE state = 'done'`).all() as {run_id: string}[]
+    for (const r of lost) {
+      if (stored(r.run_id)) continue
+      this.db.prepare(`UPDATE attempts SET state = 'pending', error = 'done before, but not in the store; will run again' WHERE run_id = @id`).run({id: r.run_id})
+      out.push(r.run_id)
+    }
+    const rows = this.db.prepare(`SELECT run_id, owner_pid FROM attempts WHERE state = 'running'`).all() as {run_id: string; owner_pid: number | null}[]
     for (const r of rows) {
       if (r.owner_pid !== null && r.owner_pid !== process.pid && isAlive(r.owner_pid)) continue
       if (stored(r.run_id)) this.db.prepare(`UPDATE attempts SET state = 'done', owner_pid = NULL, ended_at_us = @now WHERE run_id = @id`).run({id: r.run_id, now: Date.now() * 1000})

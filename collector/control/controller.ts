@@ -120,7 +120,7 @@ export class Controller {
         // raise low priority only: lowering needs CAP_SYS_RESOURCE, which root lacks in some containers
         if (t.priority === 'low') p.setOomScoreAdj(t.index, 500)
         if (t.priority === 'high') p.setLow(t.index, p.totalBytes)
-        else {
+        else if (!this.freezesToThrottle()) {
           if (p.flavor === 'v1') p.setOomKillDisable(t.index, true)
           p.watchThrottle(t.index)
         }
@@ -131,8 +131,14 @@ export class Controller {
   private armFastPath(): void {
     if (this.policy !== 'agentcgroup' || this.plane.flavor !== 'v1') return
     const {throttle, freeze} = this.levels
-    this.plane.armFast(throttle, this.lows.map((t) => ({kind: 'park' as const, slackBytes: this.params.stepBytes, tenant: t.index})))
-    this.plane.armFast(freeze, this.lows.map((t) => ({kind: 'freeze' as const, tenant: t.index})))
+    const lows = this.lows
+    this.plane.armFast(throttle, lows.map((t) => (this.freezesToThrottle() ? {kind: 'freeze' as const, tenant: t.index} : {kind: 'park' as const, slackBytes: this.params.stepBytes, tenant: t.index})))
+    this.plane.armFast(freeze, lows.map((t) => ({kind: 'freeze' as const, tenant: t.index})))
+  }
+
+  /** v1 with v1Throttle 'freeze': the throttle level freezes low tenants (see PolicyParams). */
+  private freezesToThrottle(): boolean {
+    return this.plane.flavor === 'v1' && this.params.v1Throttle === 'freeze'
   }
 
   /**
@@ -168,7 +174,7 @@ export class Controller {
     const p = this.plane
     if (priority === 'high') {
       this.release(i, p.nowMs(), 'promoted to high priority')
-      if (p.flavor === 'v1') p.setOomKillDisable(i, false)
+      if (p.flavor === 'v1' && !this.freezesToThrottle()) p.setOomKillDisable(i, false)
       p.setLow(i, p.totalBytes)
     } else {
       this.setupTenant(t)
@@ -180,6 +186,15 @@ export class Controller {
   /** Throttles one low tenant in JS (the fast path only covers tenants armed before a crossing). */
   private throttleNow(t: ControlledTenant, notifiedMs: number): void {
     const s = this.st[t.index]
+    if (this.freezesToThrottle()) {
+      if (s.frozen || !this.plane.alive(t.index)) return
+      this.plane.freeze(t.index)
+      this.mark(t.index, {frozen: true})
+      s.frozenSinceMs = this.plane.nowMs()
+      s.freezeActions++
+      this.react(t.index, 'freeze', 'frozen (joined under pressure)', notifiedMs, null)
+      return
+    }
     if (s.throttled || !this.plane.alive(t.index)) return
     const limit = this.plane.usage(t.index) + this.params.stepBytes
     if (this.plane.flavor === 'v2') this.plane.setHigh(t.index, limit)
@@ -236,6 +251,8 @@ export class Controller {
 
   private enterPressure(notifiedMs: number, fastMs: number | null): void {
     this.pressure = true
+    // the notifier froze them at this level already (fast path): record it
+    if (this.freezesToThrottle()) return this.freezeLows(notifiedMs, fastMs)
     for (const t of this.lows) {
       const s = this.st[t.index]
       if (!this.plane.alive(t.index) || s.throttled) continue

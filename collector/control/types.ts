@@ -34,6 +34,14 @@ export interface PolicyParams {
   stepBytes: number
   /** v2: while in pressure, re-check usage this often (v2 has no falling-edge notification) */
   recheckMs: number
+  /**
+   * agentcgroup on cgroup v1, at the throttle level: 'park' low tenants at their usage + a step
+   * (limit with oom_kill_disable: only page faults wait there, so it suits the replayer's
+   * tenants, which only fault), or 'freeze' them. Real commands also charge memory in system
+   * calls (fork, page cache), which fail with ENOMEM at a v1 limit instead of waiting: live runs
+   * freeze. (Undefined: park.)
+   */
+  v1Throttle?: 'park' | 'freeze'
 }
 
 export const DEFAULT_POLICY_PARAMS: PolicyParams = {

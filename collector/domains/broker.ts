@@ -217,7 +217,7 @@ export class ToolDomainBroker {
       while (Cgroup.at(parent.sys, `${parent.rel}/tool-${seq}`).exists()) seq = this.seq++
       const name = `tool-${seq}`
       group = parent.child(name)
-      const start: DomainStart = {argv, group, name, pid, seq, startUs: nowUs()}
+      const start: DomainStart = {argv, cgroupId: safe(() => group!.memoryCgroupId(), null), group, name, pid, seq, startUs: nowUs()}
       group.addProcess(pid)
       this.opts.hooks?.onStart?.(start)
       const call: Call = {ended: false, socket, start}

@@ -20,7 +20,7 @@
  * matches nothing (the harness's own test step), come back as extra rows with source `domain`.
  */
 import {categorizeBash} from '../../datasets/formats/bash-category.js'
-import type {ToolCallRow} from '../../datasets/model.js'
+import type {ProcessRow, ToolCallRow} from '../../datasets/model.js'
 import {redactSecrets} from '../../datasets/redact.js'
 import {shellWords} from '../kernel-calls.js'
 import type {DomainEnd} from './types.js'
@@ -206,4 +206,24 @@ export function withDomains(calls: ToolCallRow[], domains: DomainRecord[], opts:
 function better(a: number[], b: number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i]
   return false
+}
+
+/**
+ * Processes the BPF sampler saw in a tool call's own cgroup belong to that call: the kernel
+ * tagged them with the group's id (`cgroup-id:<id>` when the group was gone by the time the
+ * sampler named ids). Names their group `<agent group>/tool-<n>` and sets call_id to the call
+ * the domain matched (or its own domain row). In place; returns how many were attributed.
+ */
+export function attributeToDomains(processes: ProcessRow[], calls: ToolCallRow[], domains: Pick<DomainEnd, 'name' | 'cgroupId'>[], agentGroupRel: string): number {
+  const byId = new Map(domains.filter((d) => d.cgroupId !== null).map((d) => [`cgroup-id:${d.cgroupId}`, d.name]))
+  const callOf = new Map(calls.filter((c) => c.domain).map((c) => [c.domain!, c.call_id]))
+  let n = 0
+  for (const p of processes) {
+    const name = p.cgroup ? byId.get(p.cgroup) ?? (p.cgroup.startsWith(`${agentGroupRel}/tool-`) ? p.cgroup.slice(agentGroupRel.length + 1) : undefined) : undefined
+    if (!name) continue
+    p.cgroup = `${agentGroupRel}/${name}`
+    p.call_id = callOf.get(name) ?? p.call_id
+    n++
+  }
+  return n
 }

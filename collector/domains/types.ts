@@ -13,6 +13,11 @@ export interface DomainStart {
   /** `tool-<seq>` */
   name: string
   group: Cgroup
+  /**
+   * the group's memory cgroup kernfs id: the BPF sampler tags every process with it, so each
+   * process of the call is attributed to it in the kernel (null without a memory controller)
+   */
+  cgroupId: number | null
   /** the wrapper's pid in the host's PID namespace (SO_PEERCRED) */
   pid: number
   /** the shell's arguments as the agent passed them (e.g. ['-c', '-l', '<command string>']) */

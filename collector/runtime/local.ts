@@ -4,7 +4,11 @@
  * (`agentcgroup/bench-<pid>-<n>`): a small shell puts itself into the group, then execs the
  * command, so the command's memory is charged there from its first page.
  */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {UserError} from '../../datasets/errors.js'
+import {AGENT_LEAF} from '../domains/v2-leaf.js'
 import {Cgroup, CgroupFileError, CgroupSystem, OUR_ROOT, ownedName} from '../../kernel/cgroup.js'
 import {trackCgroup} from '../../kernel/cleanup.js'
 import {ExecOptions, ExecResult, run} from '../exec.js'
@@ -68,7 +72,10 @@ export class LocalRuntime implements Runtime {
     if (!this.cg) throw new Error('internal: exec before create')
     const {cwd, ...rest} = opts
     const base = {PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8'}
-    return run('/bin/sh', ['-c', ENTER, 'enter', ...this.cg.dirs(), '--', ...argv], {...rest, cwd: cwd ?? this.repo, env: {...base, ...env}})
+    // cgroup v2: once tool calls have groups of their own, the agent's processes live in a leaf
+    const leaf = this.cg.version === 'v2' ? this.cg.dir('unified') : null
+    const home = leaf && existsSync(join(leaf, AGENT_LEAF)) ? Cgroup.at(this.sys, `${this.cg.rel}/${AGENT_LEAF}`) : this.cg
+    return run('/bin/sh', ['-c', ENTER, 'enter', ...home.dirs(), '--', ...argv], {...rest, cwd: cwd ?? this.repo, env: {...base, ...env}})
   }
 
   async teardown(): Promise<void> {

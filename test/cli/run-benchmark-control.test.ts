@@ -100,6 +100,14 @@ describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claud
       for (const b of bursts) expect(b.peak as number).toBeGreaterThan(500 * 2 ** 20)
       expect(mine.filter((c) => String(c.command ?? '') === 'git diff')).toHaveLength(1)
     }
+    // the kernel's attribution: every python3 process ran in the group of a pytest call
+    const procs = await sql(db, `SELECT p.run_id, p.comm, p.cgroup, c.command FROM processes p
+      LEFT JOIN tool_calls c ON c.run_id = p.run_id AND c.call_id = p.call_id WHERE p.comm LIKE 'python%'`)
+    expect(procs.length).toBeGreaterThanOrEqual(6)
+    for (const p of procs) {
+      expect(String(p.cgroup)).toMatch(/\/tool-\d+$/)
+      expect(String(p.command)).toContain('pytest')
+    }
     // some call of one agent was held back while the other's burst ran
     expect(calls.some((c) => Number(c.throttled_ms ?? 0) + Number(c.frozen_ms ?? 0) > 100)).toBe(true)
     const events = await sql(db, "SELECT kind, detail FROM events WHERE kind IN ('throttle', 'freeze', 'thaw', 'unthrottle') ORDER BY t_us")

@@ -5,9 +5,9 @@
  */
 import {describe, expect, it} from 'vitest'
 
-import {applyDomains, domainCommand, type DomainRecord, unquoteEscapes, withDomains, wrappedCommand} from '../../collector/domains/match.js'
+import {applyDomains, attributeToDomains, domainCommand, type DomainRecord, unquoteEscapes, withDomains, wrappedCommand} from '../../collector/domains/match.js'
 import {shellCommand} from '../../collector/kernel-calls.js'
-import type {ToolCallRow} from '../../datasets/model.js'
+import type {ProcessRow, ToolCallRow} from '../../datasets/model.js'
 
 const S = 1_000_000
 const T0 = 1_770_000_000 * S
@@ -202,6 +202,27 @@ describe('applyDomains', () => {
     expect(extra.map((e) => [e.seq, e.domain, e.command])).toEqual([
       [5, 'tool-0', 'warmup'],
       [6, 'tool-1', 'echo one'],
+    ])
+  })
+
+  it('attributes processes to the call whose cgroup the kernel saw them in', () => {
+    const calls = [
+      {...call(0, 'pytest -q', 1000, 5000), domain: 'tool-1'},
+      {...call(1, 'ls', 6000, 7000), domain: null},
+    ] as ToolCallRow[]
+    const procs = [
+      {call_id: null, cgroup: 'cgroup-id:77', comm: 'python3'},
+      {call_id: 'x', cgroup: 'agentcgroup/a/libpod-1', comm: 'node'},
+      {call_id: null, cgroup: 'agentcgroup/a/libpod-1/tool-1', comm: 'bash'},
+      {call_id: null, cgroup: 'cgroup-id:99', comm: 'other'},
+    ] as ProcessRow[]
+    const n = attributeToDomains(procs, calls, [{cgroupId: 77, name: 'tool-1'}], 'agentcgroup/a/libpod-1')
+    expect(n).toBe(2)
+    expect(procs.map((p) => [p.cgroup, p.call_id])).toEqual([
+      ['agentcgroup/a/libpod-1/tool-1', calls[0].call_id],
+      ['agentcgroup/a/libpod-1', 'x'],
+      ['agentcgroup/a/libpod-1/tool-1', calls[0].call_id],
+      ['cgroup-id:99', null],
     ])
   })
 })

@@ -189,6 +189,27 @@ describe('the controller', () => {
     expect(c.events.some((e) => e.kind === 'safety_lift')).toBe(false)
   })
 
+  it("live runs on v1 freeze instead of parking (a real command's system calls would fail with ENOMEM at a limit)", () => {
+    const p = new FakePlane('v1')
+    const c = new Controller(p, [], 'agentcgroup', {...DEFAULT_POLICY_PARAMS, v1Throttle: 'freeze'})
+    c.setup()
+    const [, , throttle] = p.levels
+    c.addTenant({highBytes: null, limitBytes: 0, name: 'a/tool-0', priority: 'high'})
+    const low = c.addTenant({highBytes: null, limitBytes: 0, name: 'b/tool-0', priority: 'low'})
+    expect(p.calls).toEqual(['low 0 1000', 'adj 1 500'])
+    expect(p.fast.get(throttle)).toEqual([{kind: 'freeze', tenant: 1}])
+    c.onSignal({direction: 'up', fastDoneMs: 2, kind: 'level', level: throttle, notifiedMs: 1.9, usageBytes: throttle})
+    expect(c.tenantState(low)).toMatchObject({frozen: true, throttled: false})
+    p.calls.length = 0
+    const late = c.addTenant({highBytes: null, limitBytes: 0, name: 'c/tool-0', priority: 'low'})
+    expect(p.calls).toEqual(['adj 2 500', `freeze ${late}`])
+    p.calls.length = 0
+    p.now = 30
+    c.setPriority(low, 'high')
+    expect(p.calls).toEqual([`thaw ${low}`, `low ${low} 1000`])
+    expect(c.tenantState(low).frozenMs).toBeCloseTo(28)
+  })
+
   it('uses the kernel memory.high penalty formula', () => {
     expect(highPenaltyMs(400 * MiB, 400 * MiB, MiB)).toBe(0)
     // 2 % over: 0.02^2 * 64 s = 25.6 ms per 256 KiB batch; 8 MiB = 32 batches

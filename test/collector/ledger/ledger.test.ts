@@ -39,6 +39,21 @@ describe('run ledger', () => {
     l.close()
   })
 
+  it('runs a done attempt again when the store no longer has it (a deleted store)', () => {
+    const l = fresh()
+    l.plan([row('a'), row('b')])
+    for (const id of ['demo/a/attempt_1', 'demo/b/attempt_1']) {
+      l.claim(id)
+      l.finish(id, 'done', 'done', null)
+    }
+    expect(l.recover(() => false, (id) => id === 'demo/a/attempt_1')).toEqual(['demo/b/attempt_1'])
+    expect(l.all().map((r) => [r.run_id, r.state])).toEqual([
+      ['demo/a/attempt_1', 'done'],
+      ['demo/b/attempt_1', 'pending'],
+    ])
+    l.close()
+  })
+
   it('claims an attempt only once', () => {
     const l = fresh()
     l.plan([row('a')])
