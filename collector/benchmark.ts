@@ -172,6 +172,8 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     const active = new Set<Runtime>()
     const stopInterrupt = onInterrupt(() => {
       opts.log('interrupted: stopping the running attempts (Ctrl-C again to quit at once)')
+      // a frozen tool call cannot die: thaw (and stop freezing) before the containers go
+      node?.stop()
       for (const rt of active) void rt.teardown()
     })
     let done = 0

@@ -87,6 +87,8 @@ export class NodeControl {
   private controller: Controller | null = null
   private readonly tenants: Tenant[] = []
   private readonly startWallUs: number
+  /** stop() was called: calls go on uncontrolled, events stay readable */
+  private stopped = false
   readonly notes: string[] = []
 
   private constructor(private readonly o: NodeControlOptions) {
@@ -173,7 +175,7 @@ export class NodeControl {
   private begin(agent: string, d: DomainStart): Tenant | null {
     const plane = this.plane
     const controller = this.controller
-    if (!plane || !controller) return null
+    if (!plane || !controller || this.stopped) return null
     const running = this.tenants.filter((t) => !t.ended)
     const tenant: Tenant = {agent, agentGroup: Cgroup.at(this.o.sys, d.group.rel.split('/').slice(0, -1).join('/')), domain: d.name, ended: false, group: d.group, index: -1, long: false, longTimer: null, pid: d.pid, startedMs: plane.nowMs()}
     const index = plane.addGroup(d.group, `${agent}/${d.name}`, () => tenant.pid)
@@ -215,13 +217,14 @@ export class NodeControl {
   }
 
   private end(t: Tenant, d: DomainEnd): string | null {
-    const plane = this.plane!
-    const controller = this.controller!
+    const plane = this.plane
+    const controller = this.controller
+    t.ended = true
+    this.endLong(t)
+    if (!plane || !controller || this.stopped) return null
     const before = controller.tenantState(t.index)
     d.frozenMs = before.frozenMs
     d.throttledMs = before.throttledMs
-    t.ended = true
-    this.endLong(t)
     plane.setAlive(t.index, false)
     // the oldest call still running goes on first (promoted before the exit, so the exit does
     // not find every live call held back and release them all)
@@ -263,8 +266,14 @@ export class NodeControl {
     return this.controller ? [...this.controller.reactionsMs] : []
   }
 
-  /** Thaws everything, stops the notifier, removes the node group (and anything left below it). */
-  close(): void {
+  /**
+   * Stops controlling: thaws what is frozen and stops the notifier (its fast path would freeze
+   * again). Before containers are stopped: a frozen task cannot die. Idempotent.
+   */
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    for (const t of this.tenants) if (t.longTimer) clearTimeout(t.longTimer)
     try {
       this.controller?.finish()
     } catch {
@@ -273,6 +282,11 @@ export class NodeControl {
     this.plane?.dispose()
     this.notifier?.close()
     this.notifier = null
+  }
+
+  /** stop(), then removes the node group (and anything left below it). */
+  close(): void {
+    this.stop()
     this.untrack?.()
     this.untrack = null
   }

@@ -128,6 +128,27 @@ describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claud
     expect(leftovers(null)).toEqual([])
   }, 600_000)
 
+  it('Ctrl-C while a tool call is frozen: thawed, containers and groups removed, the run resumable', async () => {
+    const db = join(dir, 'sigint.duckdb')
+    const child = spawn(process.execPath, [BIN, 'run-benchmark', '--db', db, ...BURSTS, '--control', 'agentcgroup', '--llm-latency', 'none'], {env: testEnv(), stdio: 'ignore'})
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    const deadline = Date.now() + 240_000
+    let sawHeld = false
+    while (Date.now() < deadline && child.exitCode === null) {
+      if (heldToolGroups().length > 0) {
+        sawHeld = true
+        break
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    child.kill('SIGINT')
+    const code = await exited
+    expect(sawHeld).toBe(true)
+    expect(code).toBe(3) // interrupted: a partial result, resumable
+    expect(heldToolGroups()).toEqual([])
+    expect(leftovers(null)).toEqual([])
+  }, 600_000)
+
   it('a SIGKILL of the harness while a tool call is held back leaves nothing frozen after the next start', async () => {
     const db = join(dir, 'killed.duckdb')
     const child = spawn(process.execPath, [BIN, 'run-benchmark', '--db', db, ...BURSTS, '--control', 'agentcgroup', '--llm-latency', 'none'], {env: testEnv(), stdio: 'ignore'})
