@@ -239,13 +239,33 @@ export class Controller {
     const fast = sig.fastDoneMs !== undefined ? sig.fastDoneMs - sig.notifiedMs : null
     if (sig.direction === 'up' && sig.level >= throttle) {
       if (!this.pressure) this.enterPressure(sig.notifiedMs, fast)
+      // freeze mode: the notifier froze the lows again at this crossing (lows let run below)
+      else if (this.freezesToThrottle() && sig.level === throttle) this.freezeLows(sig.notifiedMs, fast)
       if (sig.level >= freeze || (this.plane.flavor === 'v2' && this.plane.usage('parent') >= freeze)) this.freezeLows(sig.notifiedMs, fast)
       if (this.plane.flavor === 'v2') this.armRecheck()
       return
     }
     if (sig.direction === 'down') {
       if (sig.level <= resume) this.resume(sig.notifiedMs)
+      else if (this.freezesToThrottle() && sig.level < throttle) this.letLowsRun(sig.notifiedMs)
       else this.retryWaiting(sig.notifiedMs)
+    }
+  }
+
+  /**
+   * Freeze mode, below the throttle level again (the mid level: hysteresis) while the agents'
+   * own memory keeps the node above the resume level: frozen lows run until the next upward
+   * crossing of the throttle level freezes them again, instead of waiting for every earlier
+   * call to end.
+   */
+  private letLowsRun(notifiedMs: number): void {
+    for (const t of this.lows) {
+      const s = this.st[t.index]
+      if (!s.frozen || !this.plane.alive(t.index)) continue
+      this.plane.thaw(t.index)
+      this.mark(t.index, {frozen: false})
+      s.frozenMs += this.plane.nowMs() - s.frozenSinceMs
+      this.react(t.index, 'thaw', 'below the throttle level again', notifiedMs, null)
     }
   }
 

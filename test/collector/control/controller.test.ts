@@ -208,6 +208,15 @@ describe('the controller', () => {
     c.setPriority(low, 'high')
     expect(p.calls).toEqual([`thaw ${low}`, `low ${low} 1000`])
     expect(c.tenantState(low).frozenMs).toBeCloseTo(28)
+    // below the mid level (still above resume): the frozen low runs until the next crossing
+    const [resume, mid] = p.levels
+    p.calls.length = 0
+    p.usages.parent = mid - MiB
+    c.onSignal({direction: 'down', kind: 'level', level: mid, notifiedMs: 40, usageBytes: mid - MiB})
+    expect(p.calls).toEqual([`thaw ${late}`])
+    expect(resume).toBeLessThan(mid)
+    c.onSignal({direction: 'up', fastDoneMs: 50.1, kind: 'level', level: throttle, notifiedMs: 50, usageBytes: throttle})
+    expect(c.tenantState(late).frozen).toBe(true)
   })
 
   it('uses the kernel memory.high penalty formula', () => {
