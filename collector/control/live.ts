@@ -9,8 +9,9 @@
  *   measured, never acted on.
  * - agentcgroup: the same tool-call cgroups are the controller's tenants (controller.ts, the
  *   replayer's implementation). The oldest running tool call on the node has high priority
- *   and the later ones low, so under pressure later calls are throttled, then frozen, until
- *   the earlier one ends: bursts are serialised instead of OOM-killing each other. The agents
+ *   and the later ones low, so under pressure later calls are held back (frozen on cgroup v1,
+ *   memory.high then frozen on v2) until the earlier one ends or usage falls again: bursts are
+ *   serialised instead of OOM-killing each other. The agents
  *   themselves (their CLI waiting on its model, holding its context) are never tenants: never
  *   throttled, never frozen. A kill happens only at the node's hard limit, where the kernel's
  *   choice is steered to low-priority tool calls by oom_score_adj.
