@@ -285,10 +285,13 @@ async function main(): Promise<void> {
       return
     }
     const f = (n: number | null, d = 2) => (n === null ? null : Number(n.toFixed(d)))
+    // what the sampler adds: its mode's CPU minus our idle process in mode none (same workload)
+    const base = rows.find((r) => r.mode === 'none')?.cpu_pct_of_core ?? null
+    const above = (r: ModeRow) => (base === null || r.cpu_pct_of_core === null || r.mode === 'none' ? null : r.cpu_pct_of_core - base)
     console.log(
       renderTable(
-        ['mode', 'sampler', 'interval ms', 'CPU % of a core', 'own CPU ms', 'BPF ms', 'samples', 'processes', 'events', 'drops', 'workload execs/s', 'note'],
-        rows.map((r) => [r.mode, r.sampler, r.interval_ms, f(r.cpu_pct_of_core, 3), f(r.own_cpu_ms, 1), f(r.bpf_run_ms, 1), r.samples, r.processes, r.events, r.ringbuf_drops, r.workload_execs_per_s, r.note]),
+        ['mode', 'sampler', 'interval ms', 'CPU % of a core', 'above none', 'own CPU ms', 'BPF ms', 'samples', 'processes', 'events', 'drops', 'workload execs/s', 'note'],
+        rows.map((r) => [r.mode, r.sampler, r.interval_ms, f(r.cpu_pct_of_core, 3), f(above(r), 3), f(r.own_cpu_ms, 1), f(r.bpf_run_ms, 1), r.samples, r.processes, r.events, r.ringbuf_drops, r.workload_execs_per_s, r.note]),
       ),
     )
     if (stressRows.length > 0) {
