@@ -109,7 +109,13 @@ describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claud
       expect(String(p.command)).toContain('pytest')
     }
     // some call of one agent was held back while the other's burst ran
-    expect(calls.some((c) => Number(c.throttled_ms ?? 0) + Number(c.frozen_ms ?? 0) > 100)).toBe(true)
+    const heldCalls = calls.filter((c) => Number(c.throttled_ms ?? 0) + Number(c.frozen_ms ?? 0) > 100)
+    expect(heldCalls.length).toBeGreaterThan(0)
+    // the agent was told: a held-back call's result ends with the hint (the transcript keeps it)
+    for (const c of heldCalls.filter((x) => x.source === 'transcript')) {
+      const t = await sql(db, `SELECT count(*)::INT AS n FROM transcripts WHERE run_id = '${String(c.run_id)}' AND content LIKE '%agentcgroup: this command was paused%'`)
+      expect(t[0].n, String(c.run_id)).toBe(1)
+    }
     const events = await sql(db, "SELECT kind, detail FROM events WHERE kind IN ('throttle', 'freeze', 'thaw', 'unthrottle') ORDER BY t_us")
     expect(events.length).toBeGreaterThan(0)
     for (const e of events) expect(JSON.parse(String(e.detail)).domain).toMatch(/^tool-\d+$/)
