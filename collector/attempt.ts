@@ -21,7 +21,7 @@ import {attributeProcesses} from './attribute.js'
 import type {NodeControl} from './control/live.js'
 import {ToolDomainBroker} from './domains/broker.js'
 import {attributeToDomains, withDomains} from './domains/match.js'
-import {toolShellDir} from './domains/toolshell.js'
+import {CONTAINER_SOCK_DIR, SOCK_ENV, SOCKET_NAME, toolShellDir} from './domains/toolshell.js'
 import {kernelToolCalls} from './kernel-calls.js'
 import {taskPrompt} from './prompt.js'
 import type {LatencyMode, ReplayEvent} from './replay-server.js'
@@ -50,10 +50,8 @@ export interface AttemptSpec {
   log: (msg: string) => void
 }
 
-/** Where the wrapper and the broker's socket appear inside a container. */
+/** Where the wrapper appears inside a container (the socket's directory: CONTAINER_SOCK_DIR). */
 const TOOLSHELL_TARGET = '/opt/agentcgroup/bin'
-const CONTROL_TARGET = '/run/agentcgroup'
-const SOCKET_NAME = 'ctl.sock'
 
 const nowUs = () => Date.now() * 1000
 
@@ -104,7 +102,7 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
         // every tool call's process tree in its own cgroup under the agent's (collector/domains)
         const [tools, control] = domainMounts
         broker = await ToolDomainBroker.start({hooks: spec.node!.hooksFor(spec.runId), log: spec.log, parent: () => Cgroup.at(spec.sys, rt.cgroupRel()), socketPath: join(control.host, SOCKET_NAME)})
-        shell = {env: {AGENTCGROUP_SOCK: join(rt.pathInside(control), SOCKET_NAME)}, path: join(rt.pathInside(tools), 'bash')}
+        shell = {env: {[SOCK_ENV]: join(rt.pathInside(control), SOCKET_NAME)}, path: join(rt.pathInside(tools), 'bash')}
       }
     } catch (e) {
       status = 'not_started'
@@ -253,7 +251,7 @@ function toolCallMounts(scratch: string): [Mount, Mount] {
   mkdirSync(control, {mode: 0o755})
   return [
     {host: toolShellDir(), readOnly: true, target: TOOLSHELL_TARGET},
-    {host: control, target: CONTROL_TARGET},
+    {host: control, target: CONTAINER_SOCK_DIR},
   ]
 }
 

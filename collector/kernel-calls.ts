@@ -57,8 +57,14 @@ export function shellCommand(argv: string): string | null {
   if (c < 0) return null
   const script = words.slice(c + 1).find((w) => !w.startsWith('-')) ?? null
   if (script === null) return null
-  const at = script.indexOf(' eval ')
-  return at < 0 ? script : (shellWords(script.slice(at + 6))[0] ?? script)
+  return evaledCommand(script) ?? script
+}
+
+/** The command Claude Code's Bash wrapper string evals (`... && eval <quoted> ...`), or null when it has none. */
+export function evaledCommand(script: string): string | null {
+  const m = /(?:^|\s)eval\s+/.exec(script)
+  if (!m) return null
+  return shellWords(script.slice(m.index + m[0].length))[0] ?? null
 }
 
 /** Splits a POSIX-shell-quoted command line (as the samplers format argv) into its words (no expansion). */

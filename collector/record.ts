@@ -24,7 +24,7 @@ import {formatArgv} from './samplers/processes.js'
 import {ControlMode, NodeControl} from './control/live.js'
 import {ToolDomainBroker} from './domains/broker.js'
 import {withDomains} from './domains/match.js'
-import {toolShellDir} from './domains/toolshell.js'
+import {SOCK_ENV, SOCKET_NAME, toolShellDir} from './domains/toolshell.js'
 import {RunClock, type SamplerName, type SamplerResult, startSampler, targetOfCgroup} from './samplers/index.js'
 
 /** Waits for the go byte on fd 3, closes it, then becomes the command. */
@@ -128,9 +128,9 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
     if (opts.memoryLimitBytes != null && control !== 'agentcgroup') cg.setMemoryMax(opts.memoryLimitBytes)
     let env: NodeJS.ProcessEnv | undefined
     if (node && socketDir) {
-      broker = await ToolDomainBroker.start({hooks: node.hooksFor('record'), log: warn, parent: () => cg, socketPath: join(socketDir, 'ctl.sock')})
+      broker = await ToolDomainBroker.start({hooks: node.hooksFor('record'), log: warn, parent: () => cg, socketPath: join(socketDir, SOCKET_NAME)})
       const shell = join(toolShellDir(), 'bash')
-      env = {...process.env, AGENTCGROUP_SOCK: broker.socketPath, CLAUDE_CODE_SHELL: shell, SHELL: shell}
+      env = {...process.env, [SOCK_ENV]: broker.socketPath, CLAUDE_CODE_SHELL: shell, SHELL: shell}
     }
     setSignalMode('defer')
     // held before exec until go(): forking this process is not the sampler's cost

@@ -411,7 +411,12 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-function enableV2Controllers(sys: CgroupSystem, rel: string): void {
+/**
+ * v2: enables memory, cpu and pids (as available) in the subtree_control of every ancestor of
+ * `rel`, from the mount down to its parent. Cgroup.create calls it; a caller that must first
+ * empty the parent (no internal processes) calls it after.
+ */
+export function enableV2Controllers(sys: CgroupSystem, rel: string): void {
   if (!sys.v2Mount) return
   const available = parseControllersList(safeRead(join(sys.v2Mount, 'cgroup.controllers')) ?? '')
   const wanted = ['memory', 'cpu', 'pids'].filter((c) => available.includes(c))

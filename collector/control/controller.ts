@@ -187,12 +187,7 @@ export class Controller {
   private throttleNow(t: ControlledTenant, notifiedMs: number): void {
     const s = this.st[t.index]
     if (this.freezesToThrottle()) {
-      if (s.frozen || !this.plane.alive(t.index)) return
-      this.plane.freeze(t.index)
-      this.mark(t.index, {frozen: true})
-      s.frozenSinceMs = this.plane.nowMs()
-      s.freezeActions++
-      this.react(t.index, 'freeze', 'frozen (joined under pressure)', notifiedMs, null)
+      if (!s.frozen && this.plane.alive(t.index)) this.freezeOne(t.index, true, 'frozen (joined under pressure)', notifiedMs, null)
       return
     }
     if (s.throttled || !this.plane.alive(t.index)) return
@@ -259,14 +254,7 @@ export class Controller {
    * call to end.
    */
   private letLowsRun(notifiedMs: number): void {
-    for (const t of this.lows) {
-      const s = this.st[t.index]
-      if (!s.frozen || !this.plane.alive(t.index)) continue
-      this.plane.thaw(t.index)
-      this.mark(t.index, {frozen: false})
-      s.frozenMs += this.plane.nowMs() - s.frozenSinceMs
-      this.react(t.index, 'thaw', 'below the throttle level again', notifiedMs, null)
-    }
+    for (const t of this.lows) if (this.st[t.index].frozen && this.plane.alive(t.index)) this.thawOne(t.index, 'below the throttle level again', notifiedMs)
   }
 
   private enterPressure(notifiedMs: number, fastMs: number | null): void {
@@ -289,15 +277,31 @@ export class Controller {
 
   private freezeLows(notifiedMs: number, fastMs: number | null): void {
     for (const t of this.lows) {
-      const s = this.st[t.index]
-      if (!this.plane.alive(t.index) || s.frozen) continue
-      if (this.plane.flavor === 'v2') this.plane.freeze(t.index)
-      this.mark(t.index, {frozen: true})
-      // on the fast path the helper froze it when it was notified, not when we heard of it
-      s.frozenSinceMs = fastMs !== null ? notifiedMs + fastMs : this.plane.nowMs()
-      s.freezeActions++
-      this.react(t.index, 'freeze', this.plane.flavor === 'v1' ? 'frozen (fast path)' : 'cgroup.freeze 1', notifiedMs, fastMs)
+      if (!this.plane.alive(t.index) || this.st[t.index].frozen) continue
+      // v1: the notifier froze it already (fast path)
+      const v2 = this.plane.flavor === 'v2'
+      this.freezeOne(t.index, v2, v2 ? 'cgroup.freeze 1' : 'frozen (fast path)', notifiedMs, fastMs)
     }
+  }
+
+  /** Freezes one tenant (`write`: we freeze it; else the notifier did) and records it. */
+  private freezeOne(i: number, write: boolean, detail: string, notifiedMs: number, fastMs: number | null): void {
+    const s = this.st[i]
+    if (write) this.plane.freeze(i)
+    this.mark(i, {frozen: true})
+    // on the fast path the helper froze it when it was notified, not when we heard of it
+    s.frozenSinceMs = fastMs !== null ? notifiedMs + fastMs : this.plane.nowMs()
+    s.freezeActions++
+    this.react(i, 'freeze', detail, notifiedMs, fastMs)
+  }
+
+  /** Thaws one frozen tenant and records it. */
+  private thawOne(i: number, why: string, notifiedMs: number | null): void {
+    const s = this.st[i]
+    this.plane.thaw(i)
+    this.mark(i, {frozen: false})
+    s.frozenMs += this.plane.nowMs() - s.frozenSinceMs
+    this.react(i, 'thaw', why, notifiedMs, null)
   }
 
   /** Pressure passed: thaw, then lift throttles, highest priority and smallest first. */
@@ -310,12 +314,7 @@ export class Controller {
 
   private release(i: number, notifiedMs: number | null, why: string): void {
     const s = this.st[i]
-    if (s.frozen) {
-      this.plane.thaw(i)
-      this.mark(i, {frozen: false})
-      s.frozenMs += this.plane.nowMs() - s.frozenSinceMs
-      this.react(i, 'thaw', why, notifiedMs, null)
-    }
+    if (s.frozen) this.thawOne(i, why, notifiedMs)
     if (s.throttled) {
       if (this.plane.flavor === 'v2') this.plane.setHigh(i, null)
       else this.plane.setMax(i, null)

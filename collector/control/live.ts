@@ -16,7 +16,7 @@
  *   throttled, never frozen. A kill happens only at the node's hard limit, where the kernel's
  *   choice is steered to low-priority tool calls by oom_score_adj.
  */
-import type {EventRow} from '../../datasets/model.js'
+import type {EventRow, RunControl} from '../../datasets/model.js'
 import {Cgroup, CgroupSystem, OUR_ROOT, ownedName} from '../../kernel/cgroup.js'
 import {trackCgroup} from '../../kernel/cleanup.js'
 import {Notifier} from '../../kernel/notify.js'
@@ -26,8 +26,8 @@ import {CgroupPlane} from './cgroup-plane.js'
 import {Controller} from './controller.js'
 import {ControlEvent, DEFAULT_POLICY_PARAMS, Flavor, PolicyParams} from './types.js'
 
-export type ControlMode = 'none' | 'static' | 'observe' | 'agentcgroup'
-export const CONTROL_MODES: readonly ControlMode[] = ['none', 'static', 'observe', 'agentcgroup']
+/** --control: the modes are the values of runs.control */
+export type ControlMode = RunControl
 
 /**
  * Live levels sit lower than a replay's: a tool call that is held back keeps what it has
@@ -56,14 +56,6 @@ export interface NodeControlOptions {
   concurrency: number
   params?: PolicyParams
   log: (msg: string) => void
-}
-
-/** What the controller did to one tool call, per run. */
-export interface ControlCounts {
-  throttle: number
-  freeze: number
-  thaw: number
-  kill: number
 }
 
 interface Tenant {
@@ -251,20 +243,6 @@ export class NodeControl {
       rows.push({detail: JSON.stringify({detail: ev.detail, domain: t.domain, reaction_ms: ev.reactionMs}), kind, t_us: Math.round(this.startWallUs + ev.tMs * 1000)})
     }
     return rows
-  }
-
-  /** Counts per run for --json: throttle, freeze, thaw, kill. */
-  countsFor(agent: string, oomKills: number): ControlCounts {
-    const counts: ControlCounts = {freeze: 0, kill: oomKills, thaw: 0, throttle: 0}
-    for (const e of this.eventsFor(agent)) {
-      if (e.kind === 'throttle' || e.kind === 'freeze' || e.kind === 'thaw') counts[e.kind]++
-    }
-    return counts
-  }
-
-  /** Reaction latencies (notification to action done), ms, of the whole invocation. */
-  reactionsMs(): number[] {
-    return this.controller ? [...this.controller.reactionsMs] : []
   }
 
   /**

@@ -22,7 +22,7 @@
 import {categorizeBash} from '../../datasets/formats/bash-category.js'
 import type {ProcessRow, ToolCallRow} from '../../datasets/model.js'
 import {redactSecrets} from '../../datasets/redact.js'
-import {shellWords} from '../kernel-calls.js'
+import {evaledCommand} from '../kernel-calls.js'
 import type {DomainEnd} from './types.js'
 
 /** Clock slack of the time fallback: transcript records are written a little before/after the shell runs. */
@@ -61,12 +61,6 @@ export function claudeCodeInternal(command: string): boolean {
   return s.startsWith('SNAPSHOT_FILE=') || s === 'echo "$PATH"'
 }
 
-/** The command Claude Code's wrapper evals (`... && eval <quoted> ...`), or null when the string is no such wrapper. */
-export function wrappedCommand(commandString: string): string | null {
-  const m = /(?:^|\s)eval\s+/.exec(commandString)
-  if (!m) return null
-  return shellWords(commandString.slice(m.index + m[0].length))[0] ?? null
-}
 
 /** Undoes single-quote escaping inside a single-quoted string: '\'' and '"'"' are one quote. */
 export function unquoteEscapes(s: string): string {
@@ -126,7 +120,7 @@ export function applyDomains(calls: ToolCallRow[], domains: DomainRecord[], opts
   const info = new Map(
     order.map((d) => {
       const command = domainCommand(d)
-      return [d, {command, internal: isSnapshot(command), unescaped: unquoteEscapes(command), wrapped: wrappedCommand(command)}] as const
+      return [d, {command, internal: isSnapshot(command), unescaped: unquoteEscapes(command), wrapped: evaledCommand(command)}] as const
     }),
   )
   const matched = new Map<DomainRecord, ToolCallRow>()

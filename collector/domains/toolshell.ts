@@ -15,6 +15,8 @@ export const SOCK_ENV = 'AGENTCGROUP_SOCK'
 export const REAL_SHELL_ENV = 'AGENTCGROUP_REAL_SHELL'
 /** Where the broker's socket directory is mounted inside a container. */
 export const CONTAINER_SOCK_DIR = '/run/agentcgroup'
+/** The broker's socket, in its directory. */
+export const SOCKET_NAME = 'ctl.sock'
 
 /** The directory holding the wrapper as `bash` and `zsh`; a UserError when it is not built. */
 export function toolShellDir(): string {

@@ -5,17 +5,15 @@
  * pids, as available) are enabled in the parent's cgroup.subtree_control. On v1 and hybrid
  * (whose cgroup2 tree carries no controllers of ours) nothing of the kind is needed.
  *
- * This is the one place outside kernel/cgroup.ts that writes cgroup files directly: Cgroup.create
- * enables the controllers in the new group's parent before any process could leave it.
+ * The leaf is made with mkdir, not Cgroup.create: that enables the controllers in the parent
+ * before its processes could leave it (EBUSY); kernel/cgroup.ts enableV2Controllers runs after.
  */
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Cgroup, CgroupFileError} from '../../kernel/cgroup.js'
-import {parseControllersList} from '../../kernel/cgroup-layout.js'
+import {Cgroup, CgroupFileError, enableV2Controllers} from '../../kernel/cgroup.js'
 
 export const AGENT_LEAF = 'agent'
-const WANTED = ['memory', 'cpu', 'pids']
 
 /** Where the agent's own processes live: `<parent>/agent` on v2 (made ready here), else the parent. */
 export function agentHome(parent: Cgroup): Cgroup {
@@ -45,24 +43,6 @@ export function agentHome(parent: Cgroup): Cgroup {
       }
     }
   }
-  const available = parseControllersList(read(join(dir, 'cgroup.controllers')))
-  const enabled = parseControllersList(read(join(dir, 'cgroup.subtree_control')))
-  const missing = WANTED.filter((c) => available.includes(c) && !enabled.includes(c))
-  if (missing.length > 0) {
-    const control = join(dir, 'cgroup.subtree_control')
-    try {
-      writeFileSync(control, missing.map((c) => `+${c}`).join(' '))
-    } catch (error) {
-      throw new CgroupFileError(control, 'write', error)
-    }
-  }
+  enableV2Controllers(parent.sys, home.rel)
   return home
-}
-
-function read(path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return ''
-  }
 }

@@ -14,23 +14,13 @@ import {runCommand} from '@oclif/test'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {RecordCommandResult} from '../../cli/commands/record.js'
-import {Store} from '../../datasets/store.js'
-import {buildWorkload, cgroupSkipReason, MiB} from '../collector/workload.js'
+import {buildWorkload, cgroupSkipReason, MiB, query} from '../collector/workload.js'
 import {leftovers} from '../collector/helpers.js'
 
 async function record(args: string[]): Promise<RecordCommandResult> {
   const {error, stdout} = await runCommand(['record', '--json', ...args], {root: process.cwd()})
   if (error) throw error
   return JSON.parse(stdout) as RecordCommandResult
-}
-
-async function query(db: string, sql: string, params: Record<string, string | number> = {}) {
-  const store = await Store.open(db, {readOnly: true})
-  try {
-    return await store.query(sql, params)
-  } finally {
-    store.close()
-  }
 }
 
 describe.skipIf(cgroupSkipReason !== null)(`record --control (real cgroups)${cgroupSkipReason ? ` [skipped: ${cgroupSkipReason}]` : ''}`, () => {

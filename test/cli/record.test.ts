@@ -17,8 +17,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {RecordCommandResult} from '../../cli/commands/record.js'
 import {parseInterval} from '../../cli/commands/record.js'
-import {Store} from '../../datasets/store.js'
-import {bpfSkipReason, buildWorkload, cgroupSkipReason, groupsOf, MiB} from '../collector/workload.js'
+import {bpfSkipReason, buildWorkload, cgroupSkipReason, groupsOf, MiB, query} from '../collector/workload.js'
 
 const BIN = join(process.cwd(), 'bin', 'run.js')
 const ALL_PROGRAMS = 'handle_exec,handle_fork,handle_exit,handle_rss_stat,handle_mark_victim,handle_reclaim_begin,handle_reclaim_end'
@@ -33,15 +32,6 @@ async function record(args: string[], env: Record<string, string> = {}): Promise
   } finally {
     for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]
     else process.env[k] = saved[k]
-  }
-}
-
-async function query(db: string, sql: string, params: Record<string, string | number> = {}) {
-  const store = await Store.open(db, {readOnly: true})
-  try {
-    return await store.query(sql, params)
-  } finally {
-    store.close()
   }
 }
 

@@ -5,7 +5,7 @@
  * baseline) on a 1200 MiB node: with static equal shares a burst is OOM-killed; with
  * agentcgroup the bursts are serialised by holding one back, and both agents finish.
  */
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -55,6 +55,21 @@ function heldToolGroups(): string[] {
 }
 
 const BURSTS = ['--tasks', 'memory-burst,memory-burst', '--concurrency', '2', '--node-memory', '1200M']
+
+/** Two bursting agents under agentcgroup, as a real process (to be interrupted or killed). */
+function startControlled(db: string): ChildProcess {
+  return spawn(process.execPath, [BIN, 'run-benchmark', '--db', db, ...BURSTS, '--control', 'agentcgroup', '--llm-latency', 'none'], {env: testEnv(), stdio: 'ignore'})
+}
+
+/** Waits (up to 4 min) until a tool call is held back; false when the child ended first. */
+async function untilHeld(child: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + 240_000
+  while (Date.now() < deadline && child.exitCode === null) {
+    if (heldToolGroups().length > 0) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
 
 describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claude Code)${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let dir: string
@@ -135,18 +150,9 @@ describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claud
   }, 600_000)
 
   it('Ctrl-C while a tool call is frozen: thawed, containers and groups removed, the run resumable', async () => {
-    const db = join(dir, 'sigint.duckdb')
-    const child = spawn(process.execPath, [BIN, 'run-benchmark', '--db', db, ...BURSTS, '--control', 'agentcgroup', '--llm-latency', 'none'], {env: testEnv(), stdio: 'ignore'})
+    const child = startControlled(join(dir, 'sigint.duckdb'))
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-    const deadline = Date.now() + 240_000
-    let sawHeld = false
-    while (Date.now() < deadline && child.exitCode === null) {
-      if (heldToolGroups().length > 0) {
-        sawHeld = true
-        break
-      }
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    const sawHeld = await untilHeld(child)
     child.kill('SIGINT')
     const code = await exited
     expect(sawHeld).toBe(true)
@@ -157,17 +163,9 @@ describe.skipIf(skip !== null)(`run-benchmark --control (real Podman, real Claud
 
   it('a SIGKILL of the harness while a tool call is held back leaves nothing frozen after the next start', async () => {
     const db = join(dir, 'killed.duckdb')
-    const child = spawn(process.execPath, [BIN, 'run-benchmark', '--db', db, ...BURSTS, '--control', 'agentcgroup', '--llm-latency', 'none'], {env: testEnv(), stdio: 'ignore'})
+    const child = startControlled(db)
     // wait until a tool call is frozen or parked (both bursts running), then kill -9
-    const deadline = Date.now() + 240_000
-    let sawHeld = false
-    while (Date.now() < deadline && child.exitCode === null) {
-      if (heldToolGroups().length > 0) {
-        sawHeld = true
-        break
-      }
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    const sawHeld = await untilHeld(child)
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
     expect(sawHeld).toBe(true)

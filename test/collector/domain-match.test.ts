@@ -5,8 +5,8 @@
  */
 import {describe, expect, it} from 'vitest'
 
-import {applyDomains, attributeToDomains, domainCommand, type DomainRecord, unquoteEscapes, withDomains, wrappedCommand} from '../../collector/domains/match.js'
-import {shellCommand} from '../../collector/kernel-calls.js'
+import {applyDomains, attributeToDomains, domainCommand, type DomainRecord, unquoteEscapes, withDomains} from '../../collector/domains/match.js'
+import {evaledCommand, shellCommand} from '../../collector/kernel-calls.js'
 import type {ProcessRow, ToolCallRow} from '../../datasets/model.js'
 
 const S = 1_000_000
@@ -58,11 +58,11 @@ describe('domainCommand', () => {
 
   it("reads Claude Code's wrapped command back, as the kernel view does", () => {
     for (const cmd of ["find . -name '*.py' -not -path './.pydeps/*' | sort", 'git diff', `python3 -c "print('a b')"`, "cat > n.txt <<'EOF'\nit's\nEOF"]) {
-      expect(wrappedCommand(ccString(cmd))).toBe(cmd)
+      expect(evaledCommand(ccString(cmd))).toBe(cmd)
       // the same string as a process argv (POSIX-quoted by the sampler) gives the same command
       expect(shellCommand(`/bin/bash -c '${ccString(cmd).replaceAll("'", `'\\''`)}'`)).toBe(cmd)
     }
-    expect(wrappedCommand('make test')).toBeNull()
+    expect(evaledCommand('make test')).toBeNull()
     expect(unquoteEscapes(`bash -c 'grep '\\''a b'\\'' x'`)).toBe("bash -c 'grep 'a b' x'")
   })
 })

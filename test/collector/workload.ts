@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {bpfUnavailableReason} from '../../bpf/index.js'
+import {Store} from '../../datasets/store.js'
 import {detectCgroupSystem} from '../../kernel/cgroup.js'
 
 const sys = detectCgroupSystem()
@@ -37,3 +38,13 @@ export function groupsOf(kind: string, pid: number): string[] {
 }
 
 export const MiB = 1024 * 1024
+
+/** Rows of a read-only query on a store the test wrote. */
+export async function query(db: string, sql: string, params: Record<string, string | number> = {}) {
+  const store = await Store.open(db, {readOnly: true})
+  try {
+    return await store.query(sql, params)
+  } finally {
+    store.close()
+  }
+}
