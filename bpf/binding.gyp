@@ -9,7 +9,7 @@
   'targets': [
     {
       'target_name': 'bpf_addon',
-      'sources': ['src/addon.cc', 'src/peercred.cc'],
+      'sources': ['src/addon.cc', 'src/counters.cc', 'src/peercred.cc'],
       'libraries': ['-lbpf', '-lelf', '-lz'],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     },

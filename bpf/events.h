@@ -17,15 +17,16 @@
 #define AC_COMM_LEN 16
 /* bytes of the NUL-separated argument block kept per exec; longer ones are cut and flagged */
 #define AC_ARGV_MAX 1024
+/* processes alive at once in one session's subtree (its `procs` map, allocated as used) */
+#define AC_MAX_PROCS 65536
 
 enum ac_event_kind {
-	AC_EV_EXEC = 1,    /* struct ac_exec: a process called execve */
-	AC_EV_FORK = 2,    /* struct ac_fork: a new process (not a thread) */
-	AC_EV_EXIT = 3,    /* struct ac_exit: the last thread of a process exited */
-	AC_EV_RSS = 4,     /* struct ac_rss: a process's peak RSS grew by the threshold */
+	AC_EV_PROC = 1,    /* struct ac_proc: one process, sent once, at its exit (or still alive at the end) */
+	AC_EV_RSS = 4,     /* struct ac_rss: a process's peak RSS grew by the threshold (opt-in object) */
 	AC_EV_OOM = 5,     /* struct ac_oom: the OOM killer chose a victim */
 	AC_EV_RECLAIM = 6, /* struct ac_reclaim: a task stalled in memcg direct reclaim */
 	AC_EV_LOADGEN = 7, /* struct ac_loadgen: benchmark-only synthetic event */
+	AC_EV_SAMPLE = 8,  /* struct ac_sample: the cgroup's counter files, read by the addon's thread */
 };
 
 struct ac_hdr {
@@ -38,29 +39,45 @@ struct ac_hdr {
 	char comm[AC_COMM_LEN];
 }; /* 48 bytes */
 
-struct ac_exec {
-	struct ac_hdr h;
+enum ac_proc_flags {
+	AC_PF_FORKED = 1,         /* its fork was seen: start is the fork, ppid the forking process */
+	AC_PF_EXECED = 2,         /* it called execve in the subtree: comm and argv are its last image's */
+	AC_PF_EXITED = 4,         /* it exited (else it was alive when the session ended) */
+	AC_PF_ARGV_TRUNCATED = 8, /* the command line was longer than AC_ARGV_MAX */
+	AC_PF_AGENT = 16,         /* an agent process: an agent_comms image outside any tool call */
+	AC_PF_CALL_ROOT = 32,     /* a tool call's root: a call_comms image exec'd by an agent's child */
+};
+
+/*
+ * One process, assembled in the kernel: created at its fork (or its first exec or exit we see),
+ * kept in the `procs` map (key: tgid) while it lives, completed and sent once at its exit. The
+ * map value and the ring-buffer record are the same struct; only argv_len bytes of argv are sent.
+ * Processes still alive at the end are read from the map by user space (flags without EXITED).
+ */
+struct ac_proc {
+	struct ac_hdr h;      /* ts_ns: the exit (0 while alive); cgid: at its last exec (else fork);
+			       * ppid: the process that forked it; tid: the last thread */
 	__u64 start_ns;       /* the task's fork time */
-	__u32 argv_len;       /* bytes of argv[] that are valid */
-	__u32 argv_truncated; /* 1: the command line was longer than AC_ARGV_MAX */
-	char argv[AC_ARGV_MAX]; /* argv strings, each NUL-terminated; only argv_len bytes are sent */
-};
-
-struct ac_fork {
-	struct ac_hdr h;      /* the child */
-	__u64 start_ns;
-};
-
-struct ac_exit {
-	struct ac_hdr h;
-	__u64 start_ns;
+	__u64 exec_ns;        /* its last exec (0: none seen) */
 	__u64 utime_ns;       /* user CPU of all threads of the process */
 	__u64 stime_ns;       /* system CPU of all threads */
 	__u64 maxrss_bytes;   /* getrusage's maxrss (signal->maxrss): includes images before exec */
-	__u64 hiwater_bytes;  /* high-water RSS of the current image (0: the mm was already gone) */
+	__u64 hiwater_bytes;  /* high-water RSS of the last image (the kernel's own mark, at exit) */
 	__u64 peak_rss_bytes; /* highest RSS rss_stat saw since the last exec (0: not loaded) */
 	__u32 exit_code;      /* raw wait status: (code << 8) | signal */
-	__u32 _pad;
+	__u32 call_root;      /* tgid of the tool call's root process it belongs to (0: none) */
+	__u32 flags;          /* enum ac_proc_flags */
+	__u32 argv_len;       /* bytes of argv[] that are valid */
+	char argv[AC_ARGV_MAX]; /* argv strings of the last exec, each NUL-terminated */
+};
+
+/* counter values the addon's thread read at one tick (user space only, never from BPF) */
+#define AC_MAX_COUNTERS 16
+struct ac_sample {
+	struct ac_hdr h;      /* ts_ns: when the files were read; the rest zero */
+	__u32 count;          /* counters asked for */
+	__u32 present;        /* bit i set: values[i] was read and parsed */
+	__s64 values[AC_MAX_COUNTERS];
 };
 
 struct ac_rss {

@@ -13,11 +13,15 @@ import {fileURLToPath} from 'node:url'
 
 import type {BpfNative, NativeLayout, NativeProgramStatus, NativeSession, NativeSessionStats, PeerCredentials} from './native.js'
 
-export type {NativeProgramStatus as ProgramStatus, NativeSessionStats as SessionStats, PeerCredentials} from './native.js'
+export type {NativeLayout, NativeProgramStatus as ProgramStatus, NativeSessionStats as SessionStats, PeerCredentials} from './native.js'
 
-/** The objects a recording loads; `loadgen` is the benchmark's synthetic source. */
-export const RECORD_OBJECTS = ['proc', 'rss', 'oom', 'reclaim'] as const
-export type BpfObjectName = (typeof RECORD_OBJECTS)[number] | 'loadgen'
+/**
+ * The objects a recording loads. `rss` (rss_stat: RSS growth events of live processes) runs on
+ * every page fault of the machine and is opt-in; peaks come from the kernel's own high-water
+ * marks without it. `loadgen` is the benchmark's synthetic source.
+ */
+export const RECORD_OBJECTS = ['proc', 'oom', 'reclaim'] as const
+export type BpfObjectName = (typeof RECORD_OBJECTS)[number] | 'rss' | 'loadgen'
 
 export class BpfUnavailableError extends Error {
   constructor(message: string) {
@@ -105,31 +109,45 @@ interface EventBase {
   comm: string
 }
 
-export interface ExecEvent extends EventBase {
-  kind: 'exec'
+/**
+ * One process, assembled in the kernel and sent once: at its exit, or read from the map at the
+ * end of the session while it still lives (`exited` false, tsNs 0).
+ */
+export interface ProcEvent extends EventBase {
+  kind: 'proc'
+  /** its fork time */
   startNs: number
-  argv: string[]
+  /** its last exec (0: none seen in the subtree) */
+  execNs: number
+  /** its fork was seen (ppid is the forking process) */
+  forked: boolean
+  /** it exec'd in the subtree: comm and argv are its last image's */
+  execed: boolean
+  exited: boolean
+  /** argv strings of the last exec, NUL-separated as the kernel keeps them ('' when none) */
+  argvRaw: string
   argvTruncated: boolean
-}
-
-export interface ForkEvent extends EventBase {
-  kind: 'fork'
-  startNs: number
-}
-
-export interface ExitEvent extends EventBase {
-  kind: 'exit'
-  startNs: number
+  /** an agent process (an agent comm outside any tool call) */
+  agent: boolean
+  /** tgid of the tool call's root process it belongs to (0: none), marked in the kernel */
+  callRoot: number
   utimeNs: number
   stimeNs: number
   /** getrusage's maxrss: the high-water RSS of every image of the process, before exec too */
   maxrssBytes: number
-  /** high-water RSS of its last image (0 when the kernel had already released the mm) */
+  /** the kernel's high-water RSS of its last image (at exit; VmHWM when still alive) */
   hiwaterBytes: number
   /** highest RSS rss_stat saw since the last exec (0 without that program) */
   peakRssBytes: number
   /** raw wait status: (code << 8) | signal */
   status: number
+}
+
+/** The cgroup's counter files at one tick, in the order they were asked for (null: absent). */
+export interface SampleEvent {
+  kind: 'sample'
+  tsNs: number
+  values: (number | null)[]
 }
 
 export interface RssEvent extends EventBase {
@@ -159,35 +177,22 @@ export interface LoadgenEvent extends EventBase {
   seq: number
 }
 
-export type BpfEvent = ExecEvent | ForkEvent | ExitEvent | RssEvent | OomEvent | ReclaimEvent | LoadgenEvent
+export type BpfEvent = ProcEvent | SampleEvent | RssEvent | OomEvent | ReclaimEvent | LoadgenEvent
 
 /** Field offsets as plain numbers, read once per batch (the addon's object is slow to probe). */
 function offsets(L: NativeLayout) {
   return {
-    argv: L.exec.argv,
-    argvLen: L.exec.argv_len,
-    argvTruncated: L.exec.argv_truncated,
     cgid: L.hdr.cgid,
     comm: L.hdr.comm,
     commLen: L.commLen,
-    execStart: L.exec.start_ns,
-    exitCode: L.exit.exit_code,
-    exitHiwater: L.exit.hiwater_bytes,
-    exitMaxrss: L.exit.maxrss_bytes,
-    exitPeak: L.exit.peak_rss_bytes,
-    exitStart: L.exit.start_ns,
-    exitStime: L.exit.stime_ns,
-    exitUtime: L.exit.utime_ns,
-    forkStart: L.fork.start_ns,
     hdrSize: L.hdr.size,
-    kExec: L.kinds.exec,
-    kExit: L.kinds.exit,
-    kFork: L.kinds.fork,
+    kind: L.hdr.kind,
     kLoadgen: L.kinds.loadgen,
     kOom: L.kinds.oom,
+    kProc: L.kinds.proc,
     kReclaim: L.kinds.reclaim,
     kRss: L.kinds.rss,
-    kind: L.hdr.kind,
+    kSample: L.kinds.sample,
     loadgenSeq: L.loadgen.seq,
     oomAnon: L.oom.anon_rss_bytes,
     oomFile: L.oom.file_rss_bytes,
@@ -195,12 +200,32 @@ function offsets(L: NativeLayout) {
     oomShmem: L.oom.shmem_rss_bytes,
     oomTotal: L.oom.total_vm_bytes,
     oomUid: L.oom.uid,
+    pfAgent: L.procFlags.agent,
+    pfArgvTruncated: L.procFlags.argvTruncated,
+    pfExeced: L.procFlags.execed,
+    pfExited: L.procFlags.exited,
+    pfForked: L.procFlags.forked,
     pid: L.hdr.pid,
     ppid: L.hdr.ppid,
+    procArgv: L.proc.argv,
+    procArgvLen: L.proc.argv_len,
+    procCallRoot: L.proc.call_root,
+    procExecNs: L.proc.exec_ns,
+    procExitCode: L.proc.exit_code,
+    procFlags: L.proc.flags,
+    procHiwater: L.proc.hiwater_bytes,
+    procMaxrss: L.proc.maxrss_bytes,
+    procPeak: L.proc.peak_rss_bytes,
+    procStart: L.proc.start_ns,
+    procStime: L.proc.stime_ns,
+    procUtime: L.proc.utime_ns,
     reclaimNr: L.reclaim.nr_reclaimed,
     reclaimStart: L.reclaim.start_ns,
     rssBytes: L.rss.rss_bytes,
     rssPeak: L.rss.peak_bytes,
+    sampleCount: L.sample.count,
+    samplePresent: L.sample.present,
+    sampleValues: L.sample.values,
     tid: L.hdr.tid,
     ts: L.hdr.ts_ns,
   }
@@ -221,6 +246,15 @@ export function decodeBatch(buf: Buffer, layout: NativeLayout, emit: (e: BpfEven
     if (size < O.hdrSize || r + size > buf.length) continue
     const kind = buf.readUInt32LE(r + O.kind)
     const tsNs = u64(r + O.ts)
+    n++
+    if (kind === O.kSample) {
+      const count = Math.min(buf.readUInt32LE(r + O.sampleCount), 32)
+      const present = buf.readUInt32LE(r + O.samplePresent)
+      const values: (number | null)[] = []
+      for (let i = 0; i < count; i++) values.push(present & (1 << i) ? Number(buf.readBigInt64LE(r + O.sampleValues + i * 8)) : null)
+      emit({kind: 'sample', tsNs, values})
+      continue
+    }
     const cgid = u64(r + O.cgid)
     const pid = buf.readUInt32LE(r + O.pid)
     const tid = buf.readUInt32LE(r + O.tid)
@@ -229,30 +263,32 @@ export function decodeBatch(buf: Buffer, layout: NativeLayout, emit: (e: BpfEven
     const commEnd = end + O.commLen
     while (end < commEnd && buf[end] !== 0) end++
     const comm = buf.toString('latin1', r + O.comm, end)
-    n++
-    if (kind === O.kExec) {
-      const len = Math.min(buf.readUInt32LE(r + O.argvLen), size - O.argv)
-      const argv = buf.toString('utf8', r + O.argv, r + O.argv + len).split('\0')
-      if (argv.length > 0 && argv[argv.length - 1] === '') argv.pop()
-      emit({argv, argvTruncated: buf.readUInt32LE(r + O.argvTruncated) !== 0, cgid, comm, kind: 'exec', pid, ppid, startNs: u64(r + O.execStart), tid, tsNs})
-    } else if (kind === O.kFork) {
-      emit({cgid, comm, kind: 'fork', pid, ppid, startNs: u64(r + O.forkStart), tid, tsNs})
-    } else if (kind === O.kExit) {
+    if (kind === O.kProc) {
+      const flags = buf.readUInt32LE(r + O.procFlags)
+      const len = Math.min(buf.readUInt32LE(r + O.procArgvLen), size - O.procArgv)
       emit({
+        agent: (flags & O.pfAgent) !== 0,
+        argvRaw: len > 0 ? buf.toString('utf8', r + O.procArgv, r + O.procArgv + len) : '',
+        argvTruncated: (flags & O.pfArgvTruncated) !== 0,
+        callRoot: buf.readUInt32LE(r + O.procCallRoot),
         cgid,
         comm,
-        hiwaterBytes: u64(r + O.exitHiwater),
-        kind: 'exit',
-        maxrssBytes: u64(r + O.exitMaxrss),
-        peakRssBytes: u64(r + O.exitPeak),
+        execNs: u64(r + O.procExecNs),
+        execed: (flags & O.pfExeced) !== 0,
+        exited: (flags & O.pfExited) !== 0,
+        forked: (flags & O.pfForked) !== 0,
+        hiwaterBytes: u64(r + O.procHiwater),
+        kind: 'proc',
+        maxrssBytes: u64(r + O.procMaxrss),
+        peakRssBytes: u64(r + O.procPeak),
         pid,
         ppid,
-        startNs: u64(r + O.exitStart),
-        status: buf.readUInt32LE(r + O.exitCode),
-        stimeNs: u64(r + O.exitStime),
+        startNs: u64(r + O.procStart),
+        status: buf.readUInt32LE(r + O.procExitCode),
+        stimeNs: u64(r + O.procStime),
         tid,
         tsNs,
-        utimeNs: u64(r + O.exitUtime),
+        utimeNs: u64(r + O.procUtime),
       })
     } else if (kind === O.kRss) {
       emit({cgid, comm, kind: 'rss', peakBytes: u64(r + O.rssPeak), pid, ppid, rssBytes: u64(r + O.rssBytes), tid, tsNs})
@@ -283,6 +319,14 @@ export function decodeBatch(buf: Buffer, layout: NativeLayout, emit: (e: BpfEven
   return n
 }
 
+/** The argv strings of a ProcEvent. */
+export function argvOf(argvRaw: string): string[] {
+  if (argvRaw === '') return []
+  const argv = argvRaw.split('\0')
+  if (argv[argv.length - 1] === '') argv.pop()
+  return argv
+}
+
 /** Decodes a raw wait status: exit code 0-255, or the negative signal number. */
 export function exitCodeOf(status: number): number {
   const sig = status & 0x7f
@@ -305,10 +349,19 @@ export interface TracerOptions {
   simulateRefused?: string[]
   /** ring buffer size (default 8 MiB) */
   ringbufBytes?: number
-  /** how often the poll thread drains the ring buffer (default 50 ms) */
-  pollMs?: number
+  /** how often batches are handed to onEvent (default 50 ms): each one wakes the main thread */
+  deliverMs?: number
+  /** counter files the addon's thread reads every sampleMs, as 'sample' events (see cgroupfs.ts) */
+  counters?: {path: string; key: string}[]
+  sampleMs?: number
+  /** tool-call boundaries in the kernel: comm names of the agent and of its tool shells */
+  agentComms?: string[]
+  callComms?: string[]
   loadgen?: {tgid: number; syscallNr: number}
-  onEvent: (e: BpfEvent) => void
+  /** each event, decoded as its batch arrives */
+  onEvent?: (e: BpfEvent) => void
+  /** or each batch undecoded, to decode later with decodeBatch(buf, tracer.layout, ...) */
+  onBatch?: (buf: Buffer) => void
   /** an exception thrown by onEvent (events keep flowing; the first one is kept) */
   onError?: (error: unknown) => void
 }
@@ -325,6 +378,7 @@ export class BpfTracer {
     private readonly session: NativeSession,
     closed: Promise<void>,
     readonly programs: NativeProgramStatus[],
+    readonly layout: NativeLayout,
   ) {
     this.closed = closed
   }
@@ -336,9 +390,11 @@ export class BpfTracer {
     const closed = new Promise<void>((r) => {
       resolveClosed = r
     })
+    const onEvent = opts.onEvent
     const onBatch = (buf: Buffer) => {
       try {
-        decodeBatch(buf, layout, opts.onEvent)
+        if (opts.onBatch) opts.onBatch(buf)
+        else if (onEvent) decodeBatch(buf, layout, onEvent)
       } catch (error) {
         // never let an exception escape into the addon's thread-safe call
         opts.onError?.(error)
@@ -348,8 +404,12 @@ export class BpfTracer {
       {
         loadgenNr: opts.loadgen?.syscallNr ?? -1,
         loadgenTgid: opts.loadgen?.tgid ?? 0,
+        agentComms: opts.agentComms ?? [],
+        callComms: opts.callComms ?? [],
+        counters: opts.counters ?? [],
+        deliverMs: opts.deliverMs ?? 50,
         objects: [...(opts.objects ?? RECORD_OBJECTS)],
-        pollMs: opts.pollMs ?? 50,
+        sampleMs: opts.sampleMs ?? 0,
         ringbufBytes: opts.ringbufBytes ?? 8 << 20,
         rssThresholdBytes: BigInt(opts.rssThresholdBytes ?? 8 << 20),
         simulateRefused: opts.simulateRefused ?? simulatedRefusals(),
@@ -362,7 +422,7 @@ export class BpfTracer {
       onBatch,
       () => resolveClosed(),
     )
-    return new BpfTracer(session, closed, session.programs())
+    return new BpfTracer(session, closed, session.programs(), layout)
   }
 
   /** Programs that run (loaded and attached). */
@@ -380,11 +440,6 @@ export class BpfTracer {
 
   stats(): NativeSessionStats {
     return this.finalStats ?? this.session.stats()
-  }
-
-  /** Current and peak RSS of processes rss_stat has seen that have not exited. */
-  rssTable(): {pid: number; curBytes: number; peakBytes: number}[] {
-    return this.finalStats ? [] : this.session.rssTable()
   }
 
   /** Detaches now (synchronous: safe in exit handlers); stop() still delivers what is left. */

@@ -31,8 +31,15 @@ export interface NativeSessionOptions {
   wakeupBytes?: bigint
   /** power of two, a multiple of the page size */
   ringbufBytes?: number
-  /** drain interval of the poll thread */
-  pollMs?: number
+  /** how often the poll thread hands a batch to JavaScript, ms */
+  deliverMs?: number
+  /** sampling interval of the counter files, ms (0: none) */
+  sampleMs?: number
+  /** counter files (at most layout().maxCounters), parsed as in counters.h */
+  counters?: {path: string; key: string}[]
+  /** proc.bpf.c's tool-call boundaries: comm names of the agent and of its tool shells */
+  agentComms?: string[]
+  callComms?: string[]
   loadgenTgid?: number
   loadgenNr?: number
 }
@@ -60,7 +67,6 @@ export interface NativeSession {
   programs(): NativeProgramStatus[]
   drops(): bigint
   stats(): NativeSessionStats
-  rssTable(): {pid: number; curBytes: number; peakBytes: number}[]
   /** detaches everything; the last batches arrive, then onClose is called */
   stop(): NativeSessionStats
 }
@@ -76,16 +82,17 @@ export interface FieldOffsets {
 
 export interface NativeLayout {
   hdr: FieldOffsets
-  exec: FieldOffsets
-  fork: FieldOffsets
-  exit: FieldOffsets
+  proc: FieldOffsets
+  sample: FieldOffsets
+  procFlags: Record<'forked' | 'execed' | 'exited' | 'argvTruncated' | 'agent' | 'callRoot', number>
   rss: FieldOffsets
   oom: FieldOffsets
   reclaim: FieldOffsets
   loadgen: FieldOffsets
-  kinds: Record<'exec' | 'fork' | 'exit' | 'rss' | 'oom' | 'reclaim' | 'loadgen', number>
+  kinds: Record<'proc' | 'rss' | 'oom' | 'reclaim' | 'loadgen' | 'sample', number>
   commLen: number
   argvMax: number
+  maxCounters: number
 }
 
 export interface BpfNative {

@@ -112,6 +112,8 @@ export interface ProcessRow {
   call_id?: string | null
   source: string
   cpu_usec?: number | null
+  /** pid of the tool call's root process, as the kernel marked it (bpf sampler; null: none) */
+  call_root?: number | null
 }
 
 export interface LlmTurnRow {

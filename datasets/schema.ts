@@ -128,6 +128,8 @@ export const TABLES = {
     ['source', 'VARCHAR', 'bpf, ebpf_trace.jsonl'],
     // added in schema version 3
     ['cpu_usec', 'BIGINT', 'user + system CPU time of all its threads'],
+    // added in schema version 6
+    ['call_root', 'INTEGER', 'pid of the tool call root the kernel put it under (bpf; null: none)'],
   ]),
   llm_turns: cols([
     ['run_id', 'VARCHAR', ''],
@@ -299,6 +301,11 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE runs ADD COLUMN IF NOT EXISTS memory_limit_bytes BIGINT',
     ],
     version: 5,
+  },
+  {
+    description: 'processes: call_root, the tool-call boundary the BPF sampler marks in the kernel',
+    sql: ['ALTER TABLE processes ADD COLUMN IF NOT EXISTS call_root INTEGER'],
+    version: 6,
   },
 ]
 

@@ -53,6 +53,8 @@ interface ModeRow {
   cpu_pct_of_core: number | null
   own_cpu_ms: number
   bpf_run_ms: number | null
+  /** building the process rows after the run (decoding the kept records), ms */
+  finish_ms: number | null
   samples: number
   processes: number
   events: number
@@ -122,6 +124,7 @@ async function runLocal(mode: 'none' | 'cgroupfs' | 'bpf', bin: string): Promise
       bpf_run_ms: result?.info.bpfRunTimeNs == null ? null : result.info.bpfRunTimeNs / 1e6,
       cpu_pct_of_core: result ? result.info.overheadCpuPct : (own / wallMs) * 100,
       events: result?.events.length ?? 0,
+      finish_ms: result?.info.finishCpuUsec === undefined ? null : result.info.finishCpuUsec / 1000,
       interval_ms: result?.info.intervalMs ?? null,
       mode,
       note: mode === 'none' ? 'our idle process while the workload runs (baseline)' : result!.info.warnings.join('; '),
@@ -140,7 +143,7 @@ async function runLocal(mode: 'none' | 'cgroupfs' | 'bpf', bin: string): Promise
 
 async function runPodman(bin: string, dir: string): Promise<ModeRow> {
   const base: ModeRow = {
-    bpf_run_ms: null, cpu_pct_of_core: null, events: 0, interval_ms: null, mode: 'podman-stats', note: '', own_cpu_ms: 0, processes: 0,
+    bpf_run_ms: null, cpu_pct_of_core: null, events: 0, finish_ms: null, interval_ms: null, mode: 'podman-stats', note: '', own_cpu_ms: 0, processes: 0,
     ringbuf_drops: null, sampler: 'podman-stats', samples: 0, workload_alloc_cycles: null, workload_execs_per_s: null,
   }
   const which = spawnSync('sh', ['-c', 'command -v podman'], {encoding: 'utf8'})
@@ -290,8 +293,8 @@ async function main(): Promise<void> {
     const above = (r: ModeRow) => (base === null || r.cpu_pct_of_core === null || r.mode === 'none' ? null : r.cpu_pct_of_core - base)
     console.log(
       renderTable(
-        ['mode', 'sampler', 'interval ms', 'CPU % of a core', 'above none', 'own CPU ms', 'BPF ms', 'samples', 'processes', 'events', 'drops', 'workload execs/s', 'note'],
-        rows.map((r) => [r.mode, r.sampler, r.interval_ms, f(r.cpu_pct_of_core, 3), f(above(r), 3), f(r.own_cpu_ms, 1), f(r.bpf_run_ms, 1), r.samples, r.processes, r.events, r.ringbuf_drops, r.workload_execs_per_s, r.note]),
+        ['mode', 'sampler', 'interval ms', 'CPU % of a core', 'above none', 'own CPU ms', 'BPF ms', 'rows after, ms', 'samples', 'processes', 'events', 'drops', 'workload execs/s', 'note'],
+        rows.map((r) => [r.mode, r.sampler, r.interval_ms, f(r.cpu_pct_of_core, 3), f(above(r), 3), f(r.own_cpu_ms, 1), f(r.bpf_run_ms, 1), f(r.finish_ms, 1), r.samples, r.processes, r.events, r.ringbuf_drops, r.workload_execs_per_s, r.note]),
       ),
     )
     if (stressRows.length > 0) {

@@ -3,11 +3,13 @@
 //
 // Loader order per object (libbpf-bootstrap style): open -> rodata -> shared maps -> load ->
 // attach. Each program loads on its own: when the kernel refuses one, the object is opened
-// again without it, and the refusal is reported by program name. A poll thread drains the
-// ring buffer and calls JavaScript through a Napi::ThreadSafeFunction (an AsyncWorker would
-// hold one of libuv's few pool threads for the whole recording).
+// again without it, and the refusal is reported by program name. A poll thread samples the
+// cgroup's counter files, drains the ring buffer and calls JavaScript through a
+// Napi::ThreadSafeFunction about once a second (an AsyncWorker would hold one of libuv's few
+// pool threads for the whole recording; each wakeup of Node's main thread costs ~160 µs of
+// CPU on this VM, of a C thread ~50 µs).
 //
-// Surface (see ../native.d.ts): Session (start, programs, drops, stats, rssTable, stop),
+// Surface (see ../native.d.ts): Session (start, programs, drops, stats, stop),
 // probe(), clockSync(), layout(), libbpfVersion(); peerCredentials() (peercred.cc).
 #include <napi.h>
 
@@ -19,6 +21,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +38,7 @@
 extern "C" {
 #include "events.h"
 }
+#include "counters.h"
 #include "loadgen.skel.h"
 #include "oom.skel.h"
 #include "probe.skel.h"
@@ -125,6 +130,8 @@ struct Config {
   uint64_t wakeup_bytes = 0;
   uint32_t loadgen_tgid = 0;
   int64_t loadgen_nr = -1;
+  // proc.bpf.c: comm names of the agent's processes and of its tool shells
+  std::vector<std::string> agent_comms, call_comms;
 };
 
 template <typename R>
@@ -137,6 +144,21 @@ void set_rodata(R *r, const Config &c) {
   r->wakeup_bytes = c.wakeup_bytes;
   r->loadgen_tgid = c.loadgen_tgid;
   r->loadgen_nr = c.loadgen_nr;
+}
+
+// copies names into a rodata char[N][AC_COMM_LEN] (cut to 15 bytes, as the kernel cuts comm)
+template <size_t N>
+void set_names(char (&dst)[N][AC_COMM_LEN], const std::vector<std::string> &names) {
+  for (size_t i = 0; i < N; i++)
+    for (size_t j = 0; j < AC_COMM_LEN; j++) dst[i][j] = i < names.size() && j < names[i].size() && j < AC_COMM_LEN - 1 ? names[i][j] : 0;
+}
+
+// only proc.bpf.c has the tool-call tunables
+template <typename S>
+void set_extra(S *, const Config &) {}
+void set_extra(proc_bpf *s, const Config &c) {
+  set_names(s->rodata->agent_comms, c.agent_comms);
+  set_names(s->rodata->call_comms, c.call_comms);
 }
 
 struct ObjSpec {
@@ -153,6 +175,7 @@ struct ObjSpec {
           N##_bpf *s = N##_bpf__open();                                    \
           if (!s) return nullptr;                                          \
           set_rodata(s->rodata, c);                                        \
+          set_extra(s, c);                                                 \
           *obj = s->obj;                                                   \
           return s;                                                        \
         },                                                                 \
@@ -181,7 +204,7 @@ struct LoadedObj {
 };
 
 struct SharedMaps {
-  int events = -1, drops = -1, rss = -1;
+  int events = -1, drops = -1, rss = -1, procs = -1;
 };
 
 // Opens, loads and attaches one object. Programs the kernel refuses are left out (the object
@@ -208,7 +231,7 @@ bool load_object(const ObjSpec &spec, const Config &cfg, const SharedMaps &maps,
     bpf_map *map;
     bpf_object__for_each_map(map, obj) {
       std::string n = bpf_map__name(map);
-      int fd = n == "events" ? maps.events : n == "drops" ? maps.drops : n == "rss_state" ? maps.rss : -1;
+      int fd = n == "events" ? maps.events : n == "drops" ? maps.drops : n == "rss_state" ? maps.rss : n == "procs" ? maps.procs : -1;
       if (fd >= 0) bpf_map__reuse_fd(map, fd);
     }
     bpf_program *prog;
@@ -327,11 +350,18 @@ bool create_shared_maps(uint32_t ringbuf_bytes, SharedMaps &m, std::string &err)
     err = "cannot create the RSS map: " + errno_text(errno);
     return false;
   }
+  // allocated as processes come: a session on a quiet cgroup costs next to nothing
+  LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
+  m.procs = bpf_map_create(BPF_MAP_TYPE_HASH, "ac_procs", 4, sizeof(struct ac_proc), AC_MAX_PROCS, &no_prealloc);
+  if (m.procs < 0) {
+    err = "cannot create the process map: " + errno_text(errno);
+    return false;
+  }
   return true;
 }
 
 void close_shared_maps(SharedMaps &m) {
-  for (int *fd : {&m.events, &m.drops, &m.rss})
+  for (int *fd : {&m.events, &m.drops, &m.rss, &m.procs})
     if (*fd >= 0) {
       close(*fd);
       *fd = -1;
@@ -368,6 +398,12 @@ Config config_from(const Napi::Object &o) {
   if (o.Has("wakeupBytes")) c.wakeup_bytes = big_u64(o.Get("wakeupBytes"), "wakeupBytes");
   if (o.Has("loadgenTgid")) c.loadgen_tgid = o.Get("loadgenTgid").As<Napi::Number>().Uint32Value();
   if (o.Has("loadgenNr")) c.loadgen_nr = o.Get("loadgenNr").As<Napi::Number>().Int64Value();
+  for (const char *key : {"agentComms", "callComms"}) {
+    if (!o.Has(key) || !o.Get(key).IsArray()) continue;
+    Napi::Array a = o.Get(key).As<Napi::Array>();
+    std::vector<std::string> &dst = std::string(key) == "agentComms" ? c.agent_comms : c.call_comms;
+    for (uint32_t i = 0; i < a.Length(); i++) dst.push_back(a.Get(i).ToString().Utf8Value());
+  }
   long page = sysconf(_SC_PAGESIZE);
   c.page_shift = 0;
   while ((1L << c.page_shift) < page) c.page_shift++;
@@ -401,8 +437,7 @@ class Session : public Napi::ObjectWrap<Session> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Session",
                        {InstanceMethod("programs", &Session::Programs), InstanceMethod("drops", &Session::Drops),
-                        InstanceMethod("stats", &Session::Stats), InstanceMethod("rssTable", &Session::RssTable),
-                        InstanceMethod("stop", &Session::Stop)});
+                        InstanceMethod("stats", &Session::Stats), InstanceMethod("stop", &Session::Stop)});
   }
 
   // TS: new Session(opts: SessionOptions, onBatch: (buf: Buffer) => void, onClose: () => void)
@@ -416,7 +451,16 @@ class Session : public Napi::ObjectWrap<Session> {
     std::set<std::string> objects = string_set(opts, "objects");
     std::set<std::string> simulate = string_set(opts, "simulateRefused");
     uint32_t rb_bytes = opts.Has("ringbufBytes") ? opts.Get("ringbufBytes").As<Napi::Number>().Uint32Value() : (8u << 20);
-    poll_ms_ = opts.Has("pollMs") ? opts.Get("pollMs").As<Napi::Number>().Int32Value() : 50;
+    deliver_ms_ = opts.Has("deliverMs") ? opts.Get("deliverMs").As<Napi::Number>().Int32Value() : 50;
+    sample_ms_ = opts.Has("sampleMs") ? opts.Get("sampleMs").As<Napi::Number>().Int32Value() : 0;
+    if (opts.Has("counters") && opts.Get("counters").IsArray()) {
+      Napi::Array a = opts.Get("counters").As<Napi::Array>();
+      if (a.Length() > AC_MAX_COUNTERS) throw Napi::TypeError::New(env, "Usage: at most " + std::to_string(AC_MAX_COUNTERS) + " counters");
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Object c = a.Get(i).As<Napi::Object>();
+        counters_.add(c.Get("path").ToString().Utf8Value(), c.Get("key").ToString().Utf8Value());
+      }
+    }
 
     std::string err;
     if (!create_shared_maps(rb_bytes, maps_, err)) {
@@ -451,6 +495,7 @@ class Session : public Napi::ObjectWrap<Session> {
 
   ~Session() override {
     if (running_) {
+      DetachAll();
       StopThread();
       // raw call: during environment teardown the wrapper would throw from a destructor
       napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
@@ -489,6 +534,62 @@ class Session : public Napi::ObjectWrap<Session> {
     if (s != napi_ok) delete b;
   }
 
+  static uint64_t mono_ns() {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+  }
+
+  // One sample of the counter files, as a record of the batch (same clock as the BPF events).
+  void TakeSample() {
+    if (counters_.size() == 0) return;
+    ac_sample rec{};
+    rec.h.kind = AC_EV_SAMPLE;
+    rec.h.ts_ns = mono_ns();
+    rec.count = (uint32_t)counters_.size();
+    rec.present = counters_.read(rec.values);
+    OnRecord(this, &rec, sizeof(rec));
+  }
+
+  // Processes still alive: their entries, completed from /proc (peak RSS so far), as records.
+  void DumpAlive() {
+    if (maps_.procs < 0) return;
+    uint32_t key, next;
+    uint32_t *prev = nullptr;
+    std::vector<uint8_t> value(sizeof(ac_proc));
+    for (int guard = 0; guard < AC_MAX_PROCS && bpf_map_get_next_key(maps_.procs, prev, &next) == 0; guard++) {
+      key = next;
+      prev = &key;
+      if (bpf_map_lookup_elem(maps_.procs, &key, value.data())) continue;
+      ac_proc *p = reinterpret_cast<ac_proc *>(value.data());
+      p->h.ts_ns = 0;
+      p->hiwater_bytes = vm_hwm_bytes(key);
+      ac_rss_state st{};
+      if (maps_.rss >= 0 && bpf_map_lookup_elem(maps_.rss, &key, &st) == 0) p->peak_rss_bytes = st.peak_bytes;
+      uint32_t len = p->argv_len > AC_ARGV_MAX ? AC_ARGV_MAX : p->argv_len;
+      OnRecord(this, p, offsetof(ac_proc, argv) + len);
+    }
+  }
+
+  // VmHWM of a live process (the kernel's high-water RSS of its image), bytes; 0 if unknown
+  static uint64_t vm_hwm_bytes(uint32_t pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%u/status", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    const char *at = strstr(buf, "\nVmHWM:");
+    return at ? strtoull(at + 7, nullptr, 10) * 1024 : 0;
+  }
+
+  // The poll thread: samples the counter files on a timerfd (absolute ticks: a late tick does
+  // not shift the next), drains the ring buffer each time it wakes, and hands a batch to
+  // JavaScript every deliver_ms. Records are submitted without wakeups unless a quarter of the
+  // buffer fills, so a quiet session wakes this thread once per tick and JavaScript once per
+  // delivery.
   void Run() {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
@@ -497,16 +598,44 @@ class Session : public Napi::ObjectWrap<Session> {
     epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb_), &ev);
     ev.data.u32 = 1;
     epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd_, &ev);
-    batch_.reserve(64 * 1024);
-    while (!stopping_.load()) {
-      epoll_event out[2];
-      // records are submitted without wakeups unless the buffer fills: drain on a timer
-      epoll_wait(ep, out, 2, poll_ms_);
-      ring_buffer__consume(rb_);
-      Flush();
+    int tfd = -1;
+    if (sample_ms_ > 0 && counters_.size() > 0) {
+      tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+      itimerspec its{};
+      its.it_interval.tv_sec = sample_ms_ / 1000;
+      its.it_interval.tv_nsec = (long)(sample_ms_ % 1000) * 1000000L;
+      its.it_value = its.it_interval;
+      if (tfd >= 0 && timerfd_settime(tfd, 0, &its, nullptr) == 0) {
+        ev.data.u32 = 2;
+        epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+      }
     }
+    batch_.reserve(64 * 1024);
+    TakeSample();
+    uint64_t next_deliver = mono_ns() + (uint64_t)deliver_ms_ * 1000000ull;
+    while (!stopping_.load()) {
+      uint64_t now = mono_ns();
+      int timeout = now >= next_deliver ? 0 : (int)((next_deliver - now) / 1000000ull) + 1;
+      epoll_event out[3];
+      int n = epoll_wait(ep, out, 3, timeout);
+      for (int i = 0; i < n; i++) {
+        if (out[i].data.u32 != 2) continue;
+        uint64_t ticks;
+        if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) TakeSample();
+      }
+      ring_buffer__consume(rb_);
+      now = mono_ns();
+      if (now >= next_deliver || batch_.size() >= (1u << 20)) {
+        Flush();
+        next_deliver = now + (uint64_t)deliver_ms_ * 1000000ull;
+      }
+    }
+    // the programs are detached by now (Stop): what is left in the buffer is complete
     ring_buffer__consume(rb_);
+    TakeSample();
+    DumpAlive();
     Flush();
+    if (tfd >= 0) close(tfd);
     close(ep);
   }
 
@@ -514,10 +643,17 @@ class Session : public Napi::ObjectWrap<Session> {
     stopping_ = true;
     uint64_t one = 1;
     if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof(one)) < 0) {
-      // the thread still ends within poll_ms
+      // the thread still ends within deliver_ms
     }
     if (thread_.joinable()) thread_.join();
     running_ = false;
+  }
+
+  void DetachAll() {
+    for (LoadedObj &o : loaded_) {
+      for (bpf_link *l : o.links) bpf_link__destroy(l);
+      o.links.clear();
+    }
   }
 
   void Cleanup() {
@@ -583,32 +719,12 @@ class Session : public Napi::ObjectWrap<Session> {
   // TS: stats(): SessionStats (per-program run time and count, records delivered, drops)
   Napi::Value Stats(const Napi::CallbackInfo &info) { return StatsValue(info.Env()); }
 
-  // TS: rssTable(): {pid, curBytes, peakBytes}[] (processes rss_stat has seen and that live on)
-  Napi::Value RssTable(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    Napi::Array a = Napi::Array::New(env);
-    if (maps_.rss < 0) return a;
-    uint32_t key, next, i = 0;
-    uint32_t *prev = nullptr;
-    while (bpf_map_get_next_key(maps_.rss, prev, &next) == 0 && i < 100000) {
-      ac_rss_state st{};
-      if (bpf_map_lookup_elem(maps_.rss, &next, &st) == 0) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("pid", next);
-        o.Set("curBytes", (double)st.cur_bytes);
-        o.Set("peakBytes", (double)st.peak_bytes);
-        a.Set(i++, o);
-      }
-      key = next;
-      prev = &key;
-    }
-    return a;
-  }
-
   // TS: stop(): SessionStats. Detaches everything; the last batches arrive before onClose.
   Napi::Value Stop(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!running_) return StatsValue(env);
+    // no new records, then the last drain (run times survive detaching: the programs stay loaded)
+    DetachAll();
     StopThread();
     Napi::Value stats = StatsValue(env);
     final_drops_ = ReadDrops();
@@ -625,7 +741,9 @@ class Session : public Napi::ObjectWrap<Session> {
   int stats_fd_ = -1;
   std::string stats_error_;
   int wake_fd_ = -1;
-  int poll_ms_ = 50;
+  int deliver_ms_ = 50;
+  int sample_ms_ = 0;
+  CounterSet counters_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool running_ = false;
@@ -768,12 +886,16 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   o.Set("hdr", obj({{"size", sizeof(ac_hdr)}, {"ts_ns", offsetof(ac_hdr, ts_ns)}, {"cgid", offsetof(ac_hdr, cgid)},
                     {"kind", offsetof(ac_hdr, kind)}, {"pid", offsetof(ac_hdr, pid)}, {"tid", offsetof(ac_hdr, tid)},
                     {"ppid", offsetof(ac_hdr, ppid)}, {"comm", offsetof(ac_hdr, comm)}}));
-  o.Set("exec", obj({{"size", sizeof(ac_exec)}, {"start_ns", offsetof(ac_exec, start_ns)}, {"argv_len", offsetof(ac_exec, argv_len)},
-                     {"argv_truncated", offsetof(ac_exec, argv_truncated)}, {"argv", offsetof(ac_exec, argv)}}));
-  o.Set("fork", obj({{"size", sizeof(ac_fork)}, {"start_ns", offsetof(ac_fork, start_ns)}}));
-  o.Set("exit", obj({{"size", sizeof(ac_exit)}, {"start_ns", offsetof(ac_exit, start_ns)}, {"utime_ns", offsetof(ac_exit, utime_ns)},
-                     {"stime_ns", offsetof(ac_exit, stime_ns)}, {"maxrss_bytes", offsetof(ac_exit, maxrss_bytes)}, {"hiwater_bytes", offsetof(ac_exit, hiwater_bytes)},
-                     {"peak_rss_bytes", offsetof(ac_exit, peak_rss_bytes)}, {"exit_code", offsetof(ac_exit, exit_code)}}));
+  o.Set("proc", obj({{"size", sizeof(ac_proc)}, {"start_ns", offsetof(ac_proc, start_ns)}, {"exec_ns", offsetof(ac_proc, exec_ns)},
+                     {"utime_ns", offsetof(ac_proc, utime_ns)}, {"stime_ns", offsetof(ac_proc, stime_ns)},
+                     {"maxrss_bytes", offsetof(ac_proc, maxrss_bytes)}, {"hiwater_bytes", offsetof(ac_proc, hiwater_bytes)},
+                     {"peak_rss_bytes", offsetof(ac_proc, peak_rss_bytes)}, {"exit_code", offsetof(ac_proc, exit_code)},
+                     {"call_root", offsetof(ac_proc, call_root)}, {"flags", offsetof(ac_proc, flags)},
+                     {"argv_len", offsetof(ac_proc, argv_len)}, {"argv", offsetof(ac_proc, argv)}}));
+  o.Set("sample", obj({{"size", sizeof(ac_sample)}, {"count", offsetof(ac_sample, count)}, {"present", offsetof(ac_sample, present)},
+                       {"values", offsetof(ac_sample, values)}}));
+  o.Set("procFlags", obj({{"forked", AC_PF_FORKED}, {"execed", AC_PF_EXECED}, {"exited", AC_PF_EXITED},
+                          {"argvTruncated", AC_PF_ARGV_TRUNCATED}, {"agent", AC_PF_AGENT}, {"callRoot", AC_PF_CALL_ROOT}}));
   o.Set("rss", obj({{"size", sizeof(ac_rss)}, {"rss_bytes", offsetof(ac_rss, rss_bytes)}, {"peak_bytes", offsetof(ac_rss, peak_bytes)}}));
   o.Set("oom", obj({{"size", sizeof(ac_oom)}, {"total_vm_bytes", offsetof(ac_oom, total_vm_bytes)},
                     {"anon_rss_bytes", offsetof(ac_oom, anon_rss_bytes)}, {"file_rss_bytes", offsetof(ac_oom, file_rss_bytes)},
@@ -782,10 +904,11 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   o.Set("reclaim", obj({{"size", sizeof(ac_reclaim)}, {"start_ns", offsetof(ac_reclaim, start_ns)},
                         {"nr_reclaimed", offsetof(ac_reclaim, nr_reclaimed)}}));
   o.Set("loadgen", obj({{"size", sizeof(ac_loadgen)}, {"seq", offsetof(ac_loadgen, seq)}}));
-  o.Set("kinds", obj({{"exec", AC_EV_EXEC}, {"fork", AC_EV_FORK}, {"exit", AC_EV_EXIT}, {"rss", AC_EV_RSS},
-                      {"oom", AC_EV_OOM}, {"reclaim", AC_EV_RECLAIM}, {"loadgen", AC_EV_LOADGEN}}));
+  o.Set("kinds", obj({{"proc", AC_EV_PROC}, {"rss", AC_EV_RSS}, {"oom", AC_EV_OOM}, {"reclaim", AC_EV_RECLAIM},
+                      {"loadgen", AC_EV_LOADGEN}, {"sample", AC_EV_SAMPLE}}));
   o.Set("commLen", (double)AC_COMM_LEN);
   o.Set("argvMax", (double)AC_ARGV_MAX);
+  o.Set("maxCounters", (double)AC_MAX_COUNTERS);
   return o;
 }
 

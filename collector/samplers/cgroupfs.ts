@@ -9,7 +9,9 @@
  *
  * Files stay open and are re-read with pread at offset 0 (kernfs regenerates them), which
  * costs a fraction of open/read/close. Samples hold raw counters; the only derived value,
- * instantaneous CPU %, comes from the previous sample (none for the first).
+ * instantaneous CPU %, comes from the previous sample (none for the first). The files and
+ * their parsing (counterProbes, parseCounter, SampleBuilder) are shared with the bpf sampler,
+ * whose addon thread reads the same files without waking Node at each tick.
  */
 import {closeSync, openSync, readSync} from 'node:fs'
 import {join} from 'node:path'
@@ -19,23 +21,84 @@ import {RunClock} from './clock.js'
 import type {SamplerTarget} from './target.js'
 import type {Sampler, SamplerInfo, SamplerOptions, SamplerResult} from './types.js'
 
-/** One cgroup's counter files, read-only, kept open. Missing optional files read as null. */
-export class CgroupCounters {
-  private readonly fds = new Map<string, number | null>()
+/** What a sample holds, each from one counter file. */
+export type CounterField = 'usage' | 'anon' | 'file' | 'peak' | 'limit' | 'oom_kills' | 'cpu' | 'psi_some' | 'psi_full'
+
+/**
+ * One counter: a file and how to find the number in it (the same rules here and in the
+ * addon's thread, bpf/src/counters.h): key '' = the file is one number ("max": absent);
+ * 'name' = the line "name <n>"; 'some:total' = the line starting "some " and its total=<n>.
+ * `divisor` turns the file's unit into the row's (cpuacct.usage: ns -> µs).
+ */
+export interface CounterProbe {
+  field: CounterField
+  path: string
+  key: string
+  divisor?: number
+}
+
+/** The counters of a target, in read order (probes of the same file are adjacent: one read each). */
+export function counterProbes(t: SamplerTarget): CounterProbe[] {
+  const v2 = t.version === 'v2'
+  const mem = (v1File: string, v2File: string) => join(t.memoryDir, v2 ? v2File : v1File)
+  const probes: CounterProbe[] = [
+    {field: 'usage', key: '', path: mem('memory.usage_in_bytes', 'memory.current')},
+    {field: 'anon', key: v2 ? 'anon' : 'total_rss', path: mem('memory.stat', 'memory.stat')},
+    {field: 'file', key: v2 ? 'file' : 'total_cache', path: mem('memory.stat', 'memory.stat')},
+    // v2 memory.peak is missing before 5.19
+    {field: 'peak', key: '', path: mem('memory.max_usage_in_bytes', 'memory.peak')},
+    {field: 'limit', key: '', path: mem('memory.limit_in_bytes', 'memory.max')},
+    {field: 'oom_kills', key: 'oom_kill', path: mem('memory.oom_control', 'memory.events')},
+  ]
+  if (t.cpuacctDir) probes.push({divisor: 1000, field: 'cpu', key: '', path: join(t.cpuacctDir, 'cpuacct.usage')})
+  else if (t.unifiedDir) probes.push({field: 'cpu', key: 'usage_usec', path: join(t.unifiedDir, 'cpu.stat')})
+  if (t.unifiedDir) {
+    probes.push({field: 'psi_some', key: 'some:total', path: join(t.unifiedDir, 'memory.pressure')})
+    probes.push({field: 'psi_full', key: 'full:total', path: join(t.unifiedDir, 'memory.pressure')})
+  }
+  return probes
+}
+
+/** The number `key` names in a counter file's text, or null (rules at CounterProbe). */
+export function parseCounter(text: string | null, key: string): number | null {
+  if (text === null) return null
+  if (key === '') return leadingInt(text)
+  const colon = key.indexOf(':')
+  const head = colon < 0 ? key : key.slice(0, colon)
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(head + ' ')) continue
+    const rest = line.slice(head.length + 1)
+    if (colon < 0) return leadingInt(rest)
+    const field = `${key.slice(colon + 1)}=`
+    const at = rest.startsWith(field) ? 0 : rest.indexOf(` ${field}`) + 1
+    return at > 0 || rest.startsWith(field) ? leadingInt(rest.slice(at + field.length)) : null
+  }
+  return null
+}
+
+function leadingInt(text: string): number | null {
+  const m = /^[ \t]*(-?\d+)/.exec(text)
+  return m ? Number(m[1]) : null
+}
+
+/** Reads a target's counter files in JavaScript (the cgroupfs sampler; the bpf one reads them in the addon). */
+export class CounterReader {
+  private readonly fds: (number | null | undefined)[]
   private readonly buf = Buffer.alloc(16 * 1024)
 
-  constructor(readonly target: SamplerTarget) {}
+  constructor(readonly probes: CounterProbe[]) {
+    this.fds = probes.map(() => undefined)
+  }
 
-  private text(path: string | null): string | null {
-    if (path === null) return null
-    let fd = this.fds.get(path)
+  private text(i: number): string | null {
+    let fd = this.fds[i]
     if (fd === undefined) {
       try {
-        fd = openSync(path, 'r')
+        fd = openSync(this.probes[i].path, 'r')
       } catch {
         fd = null
       }
-      this.fds.set(path, fd)
+      this.fds[i] = fd
     }
     if (fd === null) return null
     try {
@@ -43,87 +106,87 @@ export class CgroupCounters {
       return this.buf.toString('latin1', 0, n)
     } catch {
       // the group went away (e.g. a container exited): read as missing from now on
+      closeSync(fd)
+      this.fds[i] = null
       return null
     }
   }
 
-  private mem(v1: string, v2: string): string | null {
-    return this.text(join(this.target.memoryDir, this.target.version === 'v2' ? v2 : v1))
-  }
-
-  /** bytes charged to the group now (hierarchical) */
-  usageBytes(): number | null {
-    return num(this.mem('memory.usage_in_bytes', 'memory.current'))
-  }
-
-  /** bytes of anonymous memory and of page cache (hierarchical totals on v1) */
-  anonFileBytes(): {anon: number | null; file: number | null} {
-    const stat = keyed(this.mem('memory.stat', 'memory.stat'))
-    return this.target.version === 'v2'
-      ? {anon: stat.anon ?? null, file: stat.file ?? null}
-      : {anon: stat.total_rss ?? null, file: stat.total_cache ?? null}
-  }
-
-  /** high-water mark, bytes (v2 memory.peak is missing before 5.19) */
-  peakBytes(): number | null {
-    return num(this.mem('memory.max_usage_in_bytes', 'memory.peak'))
-  }
-
-  /** bytes; null = no limit ("max", or v1's near-2^63 sentinel) */
-  limitBytes(): number | null {
-    const raw = this.mem('memory.limit_in_bytes', 'memory.max')?.trim()
-    if (raw === undefined || raw === 'max') return null
-    const n = Number(raw)
-    return Number.isFinite(n) && n < 2 ** 62 ? n : null
-  }
-
-  /** OOM kills in the group so far */
-  oomKills(): number | null {
-    const text = this.mem('memory.oom_control', 'memory.events')
-    return text === null ? null : keyed(text).oom_kill ?? 0
-  }
-
-  /** cumulative CPU, µs (v1 cpuacct.usage is ns) */
-  cpuUsec(): number | null {
-    if (this.target.cpuacctDir) {
-      const ns = num(this.text(join(this.target.cpuacctDir, 'cpuacct.usage')))
-      return ns === null ? null : Math.floor(ns / 1000)
-    }
-    const dir = this.target.unifiedDir
-    return dir ? keyed(this.text(join(dir, 'cpu.stat'))).usage_usec ?? null : null
-  }
-
-  /** memory.pressure totals, µs */
-  memoryPressure(): {some: number | null; full: number | null} {
-    const dir = this.target.unifiedDir
-    const text = dir ? this.text(join(dir, 'memory.pressure')) : null
-    const total = (kind: string) => {
-      const m = text ? new RegExp(`^${kind} .*total=(\\d+)`, 'm').exec(text) : null
-      return m ? Number(m[1]) : null
-    }
-    return {full: total('full'), some: total('some')}
+  /** Every counter now, in probe order (null: absent). */
+  read(): (number | null)[] {
+    let lastPath: string | null = null
+    let lastText: string | null = null
+    return this.probes.map((p, i) => {
+      if (p.path !== lastPath) {
+        lastPath = p.path
+        lastText = this.text(i)
+      }
+      return parseCounter(lastText, p.key)
+    })
   }
 
   close(): void {
-    for (const fd of this.fds.values()) if (fd !== null) closeSync(fd)
-    this.fds.clear()
+    for (const fd of this.fds) if (fd !== null && fd !== undefined) closeSync(fd)
+    this.fds.fill(undefined)
   }
 }
 
-function num(text: string | null): number | null {
-  if (text === null) return null
-  const n = Number(text.trim())
-  return Number.isFinite(n) ? n : null
-}
+/**
+ * Turns counter readings into sample rows (and OOM-kill counter increases into events), the
+ * same for the JavaScript reader and the addon's. Instantaneous CPU % comes from the previous
+ * sample (none for the first); a reading without memory usage (the group is gone) is dropped.
+ */
+export class SampleBuilder {
+  readonly samples: SampleRow[] = []
+  readonly events: EventRow[] = []
+  private readonly at: Partial<Record<CounterField, number>> = {}
+  private lastOom: number | null = null
 
-function keyed(text: string | null): Record<string, number> {
-  const out: Record<string, number> = {}
-  if (text === null) return out
-  for (const line of text.split('\n')) {
-    const sp = line.indexOf(' ')
-    if (sp > 0) out[line.slice(0, sp)] = Number(line.slice(sp + 1))
+  constructor(
+    readonly probes: CounterProbe[],
+    private readonly source: string,
+    /** turn OOM-kill counter increases into events (off when the BPF program reports victims) */
+    private readonly oomEvents: boolean,
+  ) {
+    probes.forEach((p, i) => (this.at[p.field] = i))
   }
-  return out
+
+  private value(values: (number | null)[], field: CounterField): number | null {
+    const i = this.at[field]
+    if (i === undefined) return null
+    const v = values[i]
+    return v === null || v === undefined ? null : v / (this.probes[i].divisor ?? 1)
+  }
+
+  add(tUs: number, values: (number | null)[]): void {
+    const mem = this.value(values, 'usage')
+    if (mem === null) return
+    const cpuRaw = this.value(values, 'cpu')
+    const cpu = cpuRaw === null ? null : Math.floor(cpuRaw)
+    const limit = this.value(values, 'limit')
+    const prev = this.samples.at(-1)
+    const cpuPct = prev && cpu !== null && prev.cpu_usec != null && tUs > prev.t_us ? ((cpu - prev.cpu_usec) / (tUs - prev.t_us)) * 100 : null
+    this.samples.push({
+      cpu_pct: cpuPct === null ? null : Math.round(cpuPct * 100) / 100,
+      cpu_pct_kind: cpuPct === null ? null : 'instant',
+      cpu_usec: cpu,
+      mem_anon_bytes: this.value(values, 'anon'),
+      mem_bytes: mem,
+      mem_file_bytes: this.value(values, 'file'),
+      // null = no limit (v2 "max", or v1's near-2^63 sentinel)
+      mem_limit_bytes: limit !== null && limit < 2 ** 62 ? limit : null,
+      mem_peak_bytes: this.value(values, 'peak'),
+      psi_mem_full_usec: this.value(values, 'psi_full'),
+      psi_mem_some_usec: this.value(values, 'psi_some'),
+      source: this.source,
+      t_us: tUs,
+    })
+    const oom = this.value(values, 'oom_kills')
+    if (this.oomEvents && oom !== null && this.lastOom !== null && oom > this.lastOom) {
+      this.events.push({detail: JSON.stringify({count: oom - this.lastOom, source: 'cgroupfs'}), kind: 'oom_kill', t_us: tUs})
+    }
+    if (oom !== null) this.lastOom = oom
+  }
 }
 
 export interface CgroupfsOptions extends SamplerOptions {
@@ -171,28 +234,26 @@ export function counterSamplerInfo(o: {sampler: string; samples: SampleRow[]; cl
 
 export class CgroupfsSampler implements Sampler {
   readonly name = 'cgroupfs' as const
-  private counters: CgroupCounters | null = null
+  private reader: CounterReader | null = null
+  private builder!: SampleBuilder
   private timer: NodeJS.Timeout | null = null
-  private readonly samples: SampleRow[] = []
-  private readonly events: EventRow[] = []
   private clock!: RunClock
   private opts!: CgroupfsOptions
   private startMono = 0n
   private nextDue = 0
   private cpu0 = 0
-  private lastOom: number | null = null
-  private limit: number | null = null
-  private limitAt: number | null = null
   private running = false
 
   async start(target: SamplerTarget, opts: CgroupfsOptions): Promise<void> {
     this.opts = opts
     this.clock = opts.clock ?? RunClock.take()
-    this.counters = new CgroupCounters(target)
-    if (this.counters.usageBytes() === null) {
-      this.counters.close()
+    const probes = counterProbes(target)
+    this.reader = new CounterReader(probes)
+    if (this.reader.read()[0] === null) {
+      this.reader.close()
       throw new Error(`${target.memoryDir}: cannot read the memory usage of this cgroup`)
     }
+    this.builder = new SampleBuilder(probes, opts.source ?? 'cgroupfs', opts.oomEvents ?? true)
     this.cpu0 = ownCpuUsec()
     this.startMono = process.hrtime.bigint()
     this.running = true
@@ -217,42 +278,8 @@ export class CgroupfsSampler implements Sampler {
 
   /** Takes one sample now (also used for the first and the last). */
   sample(): void {
-    const c = this.counters
-    if (!c) return
-    const tUs = this.clock.nowUs()
-    const mem = c.usageBytes()
-    if (mem === null) return // the group is gone
-    const {anon, file} = c.anonFileBytes()
-    const cpu = c.cpuUsec()
-    const psi = c.memoryPressure()
-    // the limit changes only when someone writes it: re-read about once a second
-    if (this.limitAt === null || tUs - this.limitAt >= 1e6) {
-      this.limit = c.limitBytes()
-      this.limitAt = tUs
-    }
-    const prev = this.samples.at(-1)
-    const cpuPct = prev && cpu !== null && prev.cpu_usec != null && tUs > prev.t_us ? ((cpu - prev.cpu_usec) / (tUs - prev.t_us)) * 100 : null
-    this.samples.push({
-      cpu_pct: cpuPct === null ? null : Math.round(cpuPct * 100) / 100,
-      cpu_pct_kind: cpuPct === null ? null : 'instant',
-      cpu_usec: cpu,
-      mem_anon_bytes: anon,
-      mem_bytes: mem,
-      mem_file_bytes: file,
-      mem_limit_bytes: this.limit,
-      mem_peak_bytes: c.peakBytes(),
-      psi_mem_full_usec: psi.full,
-      psi_mem_some_usec: psi.some,
-      source: this.opts.source ?? 'cgroupfs',
-      t_us: tUs,
-    })
-    if (this.opts.oomEvents ?? true) {
-      const oom = c.oomKills()
-      if (oom !== null && this.lastOom !== null && oom > this.lastOom) {
-        this.events.push({detail: JSON.stringify({count: oom - this.lastOom, source: 'cgroupfs'}), kind: 'oom_kill', t_us: tUs})
-      }
-      if (oom !== null) this.lastOom = oom
-    }
+    if (!this.reader) return
+    this.builder.add(this.clock.nowUs(), this.reader.read())
   }
 
   abort(): void {
@@ -264,13 +291,13 @@ export class CgroupfsSampler implements Sampler {
   async stop(): Promise<SamplerResult> {
     if (this.running) this.sample()
     this.abort()
-    this.counters?.close()
-    this.counters = null
+    this.reader?.close()
+    this.reader = null
     return {
-      events: this.events,
-      info: counterSamplerInfo({clock: this.clock, ownCpuUsec: ownCpuUsec() - this.cpu0, sampler: 'cgroupfs', samples: this.samples, startMono: this.startMono, warnings: []}),
+      events: this.builder.events,
+      info: counterSamplerInfo({clock: this.clock, ownCpuUsec: ownCpuUsec() - this.cpu0, sampler: 'cgroupfs', samples: this.builder.samples, startMono: this.startMono, warnings: []}),
       processes: [],
-      samples: this.samples,
+      samples: this.builder.samples,
     }
   }
 }

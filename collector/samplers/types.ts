@@ -26,6 +26,16 @@ export interface SamplerOptions {
   rssThresholdBytes?: number
   /** bpf: program names to refuse on purpose (default: AGENTCGROUP_BPF_REFUSE) */
   simulateRefused?: string[]
+  /** bpf: also load rss_stat (RSS growth events of live processes; runs on every page fault) */
+  rssEvents?: boolean
+  /** bpf: mark tool-call boundaries in the kernel (the agent adapter's process names) */
+  toolCalls?: ToolCallComms
+}
+
+/** How an agent's tool calls look in the process tree: the agent's comm and its tool shells'. */
+export interface ToolCallComms {
+  agentComms: string[]
+  callComms: string[]
 }
 
 export interface SamplerInfo {
@@ -39,6 +49,8 @@ export interface SamplerInfo {
   ownCpuUsec: number
   /** one-time CPU of starting (loading and verifying BPF programs), µs: not in overheadCpuPct */
   setupCpuUsec: number
+  /** bpf: CPU of building the process rows at stop, µs: not in overheadCpuPct */
+  finishCpuUsec?: number
   /** BPF programs' run time while attached (kernel.bpf_stats_enabled), ns; null: not measured */
   bpfRunTimeNs: number | null
   /** how long the sampler ran, µs */
