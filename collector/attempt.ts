@@ -110,7 +110,7 @@ export async function runAttempt(spec: AttemptSpec): Promise<RunRecord> {
     }
     agentGroupRel = rt.cgroupRel()
     const group = Cgroup.at(spec.sys, agentGroupRel)
-    poller = await startRunSampling(group, rt.containerName(), spec.intervalMs, spec.log, spec.sampler)
+    poller = await startRunSampling(group, rt.containerName(), spec.intervalMs, spec.log, spec.sampler, agent.toolCallComms)
     phase('container_create', t)
     // agent_start, agent_active
     const agentStartUs = nowUs()

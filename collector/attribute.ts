@@ -6,16 +6,43 @@
  * there are as many shells as calls they are matched in order; otherwise by time: the latest
  * call that started before the shell (a little slack for clock granularity). Processes that
  * are not under a tool shell (the agent itself, its start-up probes) stay unattributed.
+ *
+ * When the BPF sampler marked the calls in the kernel (processes carry call_root, the pid of
+ * the shell the agent's child exec'd), that root is the shell: no walk, and no guess about
+ * processes whose parent exited before them (reparented ones keep their mark).
  */
 import type {ProcessRow, ToolCallRow} from '../datasets/model.js'
 
 const SLACK_US = 20_000
 
-export function attributeProcesses(processes: ProcessRow[], calls: ToolCallRow[], toolShell: (argv: string) => string | null): number {
+/** The process row of pid `pid` that was alive when `at` started (pids are reused). */
+function rowAt(rows: ProcessRow[] | undefined, at: ProcessRow): ProcessRow | undefined {
+  let best: ProcessRow | undefined
+  for (const r of rows ?? []) {
+    if ((r.start_us ?? 0) > (at.start_us ?? 0)) continue
+    if (!best || (r.start_us ?? 0) >= (best.start_us ?? 0)) best = r
+  }
+  return best
+}
+
+/** Each process under a kernel-marked tool shell -> that shell (null: no marks in this run). */
+function kernelShells(processes: ProcessRow[], kindOf: (p: ProcessRow) => string | null): Map<ProcessRow, ProcessRow> | null {
+  if (!processes.some((p) => p.call_root != null)) return null
+  const byPid = new Map<number, ProcessRow[]>()
+  for (const p of processes) byPid.set(p.pid, [...(byPid.get(p.pid) ?? []), p])
+  const out = new Map<ProcessRow, ProcessRow>()
+  for (const p of processes) {
+    if (p.call_root == null) continue
+    const root = p.call_root === p.pid ? p : rowAt(byPid.get(p.call_root), p)
+    if (root && kindOf(root)) out.set(p, root)
+  }
+  return out
+}
+
+/** Each process under a tool shell -> the outermost tool shell above (or at) it, by walking ppids. */
+function treeShells(processes: ProcessRow[], kindOf: (p: ProcessRow) => string | null): Map<ProcessRow, ProcessRow> {
   const byPid = new Map(processes.map((p) => [p.pid, p]))
-  const kindOf = (p: ProcessRow) => toolShell(p.argv ?? p.comm ?? '')
-  // the outermost tool shell above (or at) each process
-  const shellOf = new Map<ProcessRow, ProcessRow>()
+  const out = new Map<ProcessRow, ProcessRow>()
   for (const p of processes) {
     let found: ProcessRow | null = null
     let cur: ProcessRow | undefined = p
@@ -23,8 +50,14 @@ export function attributeProcesses(processes: ProcessRow[], calls: ToolCallRow[]
       if (kindOf(cur)) found = cur
       cur = cur.ppid ? byPid.get(cur.ppid) : undefined
     }
-    if (found) shellOf.set(p, found)
+    if (found) out.set(p, found)
   }
+  return out
+}
+
+export function attributeProcesses(processes: ProcessRow[], calls: ToolCallRow[], toolShell: (argv: string) => string | null): number {
+  const kindOf = (p: ProcessRow) => toolShell(p.argv ?? p.comm ?? '')
+  const shellOf = kernelShells(processes, kindOf) ?? treeShells(processes, kindOf)
   const shells = [...new Set(shellOf.values())].filter((s) => s.start_us !== null && s.start_us !== undefined)
   const callOf = new Map<ProcessRow, ToolCallRow>()
   for (const kind of new Set(shells.map((s) => kindOf(s)!))) {

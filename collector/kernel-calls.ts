@@ -18,8 +18,10 @@ export interface KernelCalls {
 export function kernelToolCalls(processes: ProcessRow[], transcriptCalls: ToolCallRow[], toolShell: (argv: string) => string | null, firstSeq: number): KernelCalls {
   const byPid = new Map(processes.map((p) => [p.pid, p]))
   const isShell = (p: ProcessRow | undefined) => p !== undefined && toolShell(p.argv ?? p.comm ?? '') === 'Bash'
+  // the BPF sampler marked each call's root in the kernel; else: shells whose parent is none
+  const marked = processes.some((p) => p.call_root != null)
   const shells = processes
-    .filter((p) => isShell(p) && p.ppid !== null && p.ppid !== undefined && byPid.has(p.ppid) && !isShell(byPid.get(p.ppid)))
+    .filter((p) => (marked ? p.call_root === p.pid && isShell(p) : isShell(p) && p.ppid !== null && p.ppid !== undefined && byPid.has(p.ppid) && !isShell(byPid.get(p.ppid))))
     .sort((a, b) => (a.start_us ?? 0) - (b.start_us ?? 0))
   const byId = new Map(transcriptCalls.map((c) => [c.call_id, c]))
   const startOff: number[] = []
@@ -47,7 +49,7 @@ export function kernelToolCalls(processes: ProcessRow[], transcriptCalls: ToolCa
   if (calls.length === 0) return {calls, summary: null}
   const ms = (v: number[]) => (v.length === 0 ? 'n/a' : `${Math.round(median(v) / 1000) >= 0 ? '+' : ''}${Math.round(median(v) / 1000)} ms`)
   const matched = calls.filter((c) => c.description !== null).length
-  return {calls, summary: `kernel tool calls: ${calls.length}, ${matched} matched to the transcript; start ${ms(startOff)}, end ${ms(endOff)} (median, kernel minus transcript)`}
+  return {calls, summary: `kernel tool calls (${marked ? 'marked in the kernel' : 'from the process tree'}): ${calls.length}, ${matched} matched to the transcript; start ${ms(startOff)}, end ${ms(endOff)} (median, kernel minus transcript)`}
 }
 
 /** The command of Claude Code's Bash wrapper (`... eval '<command>' < /dev/null ...`), else the -c script. */

@@ -54,6 +54,8 @@ export interface RecordOptions {
   graceMs?: number
   /** BPF program names to refuse on purpose (default: AGENTCGROUP_BPF_REFUSE) */
   simulateRefused?: string[]
+  /** bpf: also load rss_stat for RSS growth events of live processes */
+  rssEvents?: boolean
   /** where the command's stdout goes: ours (default), or our stderr (keeps --json output clean) */
   commandStdout?: 'inherit' | 'stderr'
 }
@@ -146,7 +148,7 @@ export async function recordCommand(opts: RecordOptions): Promise<RecordResult> 
     const target = targetOfCgroup(cg)
     let started: Awaited<ReturnType<typeof startSampler>>
     try {
-      started = await startSampler(opts.sampler, target, {clock, intervalMs: opts.intervalMs, simulateRefused: opts.simulateRefused})
+      started = await startSampler(opts.sampler, target, {clock, intervalMs: opts.intervalMs, rssEvents: opts.rssEvents, simulateRefused: opts.simulateRefused})
     } catch (error) {
       child.kill('SIGKILL')
       await exited.catch(() => {})

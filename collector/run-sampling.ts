@@ -10,6 +10,7 @@ import type {Cgroup} from '../kernel/cgroup.js'
 import {onCleanup} from '../kernel/cleanup.js'
 import {CgroupPoller} from './poller.js'
 import {SamplerName, startSampler, targetOfCgroup} from './samplers/index.js'
+import type {ToolCallComms} from './samplers/types.js'
 
 export interface SamplingResult {
   samples: SampleRow[]
@@ -28,9 +29,9 @@ export interface RunSampling {
   stop(): Promise<SamplingResult>
 }
 
-export async function startRunSampling(group: Cgroup, container: string | null, intervalMs: number, log: (m: string) => void, name: SamplerName = 'bpf'): Promise<RunSampling> {
+export async function startRunSampling(group: Cgroup, container: string | null, intervalMs: number, log: (m: string) => void, name: SamplerName = 'bpf', toolCalls?: ToolCallComms): Promise<RunSampling> {
   try {
-    const {sampler, warnings} = await startSampler(name, targetOfCgroup(group, container ?? undefined), {intervalMs})
+    const {sampler, warnings} = await startSampler(name, targetOfCgroup(group, container ?? undefined), {intervalMs, toolCalls})
     for (const w of warnings) log(w)
     // without BPF there is no process table: the /proc poller adds one (short processes missed)
     const procs = sampler.name === 'bpf' ? null : new CgroupPoller(() => group, intervalMs)

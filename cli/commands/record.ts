@@ -38,6 +38,7 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
     db: dbFlag,
     interval: Flags.string({default: '100ms', description: 'sampling interval: 100ms (default), 10ms, 1s, ...'}),
     label: Flags.string({description: "task name of the run (default: the command's name)"}),
+    'rss-events': Flags.boolean({default: false, description: "bpf: also an rss_peak event each time a live process's RSS grew by 8 MiB (rss_stat runs on every page fault of the machine, ~80 ns each; peaks per process are recorded without it)"}),
     'memory-limit': Flags.string({description: 'hard memory limit of the cgroup (cgroup sizes: 512M = 512 MiB, 2G)'}),
     sampler: Flags.option({default: 'bpf', description: 'bpf (BPF events + cgroup files), cgroupfs (cgroup files only), podman-stats (containers only)', options: ['bpf', 'cgroupfs', 'podman-stats'] as const})(),
   }
@@ -71,6 +72,7 @@ The command runs in a new cgroup under agentcgroup/ (moved there before it execs
       label: flags.label ?? null,
       memoryLimitBytes,
       onWarning: (line) => this.logToStderr(`warning: ${line}`),
+      rssEvents: flags['rss-events'],
       sampler: flags.sampler as SamplerName,
     })
     if (!json) {

@@ -65,6 +65,9 @@ export class ClaudeCodeAgent implements Agent {
     return m
   }
 
+  /** the CLI is node (it renames itself claude); Bash calls run $SHELL -c, Glob and Grep exec rg */
+  readonly toolCallComms = {agentComms: ['node', 'claude'], callComms: ['bash', 'zsh', 'sh', 'rg']}
+
   toolShell(argv: string): string | null {
     // every Bash call: bash -c "source <snapshot> && ... eval '<command>' ..."; Glob/Grep exec rg
     if (/^\S*bash -c '?source \S*shell-snapshots\/\S+ [\s\S]*eval /.test(argv)) return 'Bash'

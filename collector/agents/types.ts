@@ -6,6 +6,7 @@ import type {ToolCallRow} from '../../datasets/model.js'
 import type {LatencyMode, ReplayEvent} from '../replay-server.js'
 import type {Mount, Runtime} from '../runtime/types.js'
 import type {BenchTask} from '../tasks.js'
+import type {ToolCallComms} from '../samplers/types.js'
 
 export interface AgentContext {
   task: BenchTask
@@ -55,6 +56,11 @@ export interface Agent {
   run(ctx: AgentContext): Promise<AgentResult>
   /** Is this process the shell of a tool call? (argv, and the tool it serves) */
   toolShell(argv: string): string | null
+  /**
+   * How its tool calls look in the process tree, for the BPF sampler to mark in the kernel:
+   * the agent's comm and its tool shells' (absent: the agent runs no tool shells of its own)
+   */
+  readonly toolCallComms?: ToolCallComms
 }
 
 export function tail(text: string, lines = 5): string {

@@ -4,9 +4,12 @@
  * ring buffer keeps up. Needs root and BTF (CI has both); skips saying why elsewhere.
  */
 import {spawn} from 'node:child_process'
+import {chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {type BpfEvent, BpfTracer, clockSync, exitCodeOf, loadNative, probePrograms} from '../../bpf/index.js'
+import {argvOf, type BpfEvent, BpfTracer, clockSync, exitCodeOf, loadNative, probePrograms, type ProcEvent, type SampleEvent} from '../../bpf/index.js'
 import {spawnHeld} from '../../collector/record.js'
 import {Cgroup, detectCgroupSystem, OUR_ROOT, ownedName} from '../../kernel/cgroup.js'
 import {bpfSkipReason, buildWorkload} from '../collector/workload.js'
@@ -36,9 +39,11 @@ describe.skipIf(bpfSkipReason !== null)('BPF programs on this kernel', () => {
   it('describes events.h with the compiler\'s offsets', () => {
     const L = loadNative().layout()
     expect(L.hdr.size).toBe(48)
-    for (const k of ['exec', 'fork', 'exit', 'rss', 'oom', 'reclaim', 'loadgen'] as const) expect(L[k].size % 8).toBe(0)
-    expect(L.exec.argv + L.argvMax).toBe(L.exec.size)
-    expect(new Set(Object.values(L.kinds)).size).toBe(7)
+    for (const k of ['proc', 'rss', 'oom', 'reclaim', 'loadgen', 'sample'] as const) expect(L[k].size % 8).toBe(0)
+    expect(L.proc.argv + L.argvMax).toBe(L.proc.size)
+    expect(L.sample.values + 8 * L.maxCounters).toBe(L.sample.size)
+    expect(new Set(Object.values(L.kinds)).size).toBe(6)
+    expect(new Set(Object.values(L.procFlags)).size).toBe(6)
   })
 
   it('loads each program on its own; a refused one is named and the others of its object still load', () => {
@@ -59,13 +64,19 @@ describe.skipIf(bpfSkipReason !== null)('BPF programs on this kernel', () => {
     expect(partial.programs.filter((p) => p.object === 'proc' && p.ok).map((p) => p.name).sort()).toEqual(['handle_exec', 'handle_exit'])
   })
 
-  it('reports exec, fork and exit of the cgroup subtree only, with argv, parents, exit codes and peak RSS', async () => {
+  it('sends one record per process of the subtree only, with argv, parents, exit codes and peak RSS', async () => {
     const cg = group()
     const child = cg.child('sub')
     made.push(child)
     const events: BpfEvent[] = []
     const sync = clockSync()
-    const tracer = BpfTracer.start({cgroupId: cg.memoryCgroupId(), hierarchy: cg.version, level: level(cg), onEvent: (e) => events.push(e)})
+    const tracer = BpfTracer.start({
+      cgroupId: cg.memoryCgroupId(),
+      hierarchy: cg.version,
+      level: level(cg),
+      objects: ['proc', 'rss', 'oom', 'reclaim'],
+      onEvent: (e) => events.push(e),
+    })
     expect(tracer.refused).toEqual([])
     const script = [
       '/bin/true "a b" c',
@@ -83,46 +94,151 @@ describe.skipIf(bpfSkipReason !== null)('BPF programs on this kernel', () => {
     await Promise.all([held.exited, new Promise((r) => outside.once('exit', r))])
     await tracer.stop()
 
-    const execs = events.filter((e) => e.kind === 'exec')
-    expect(execs.some((e) => e.argv.includes('outside-the-group'))).toBe(false)
-    const root = execs.find((e) => e.pid === held.child.pid)!
-    expect(root.argv).toEqual(['sh', '-c', script])
+    const procs = events.filter((e): e is ProcEvent => e.kind === 'proc')
+    // one record per process: no pid twice (none was reused in this short run)
+    expect(new Set(procs.map((p) => p.pid)).size).toBe(procs.length)
+    expect(procs.some((e) => e.argvRaw.includes('outside-the-group'))).toBe(false)
+    const root = procs.find((e) => e.pid === held.child.pid)!
+    // forked outside, moved in, then exec'd: seen from its exec
+    expect(root).toMatchObject({execed: true, exited: true, forked: false})
+    expect(argvOf(root.argvRaw)).toEqual(['sh', '-c', script])
     expect(root.ppid).toBe(process.pid)
-    const tru = execs.find((e) => e.argv[0] === '/bin/true')!
-    expect(tru.argv).toEqual(['/bin/true', 'a b', 'c'])
-    expect(tru.ppid).toBe(held.child.pid)
-    expect(tru.comm).toBe('true')
+    expect(exitCodeOf(root.status)).toBe(0)
+    const tru = procs.find((e) => argvOf(e.argvRaw)[0] === '/bin/true')!
+    expect(argvOf(tru.argvRaw)).toEqual(['/bin/true', 'a b', 'c'])
+    expect(tru).toMatchObject({comm: 'true', execed: true, exited: true, forked: true, ppid: held.child.pid})
+    expect(tru.startNs).toBeLessThanOrEqual(tru.execNs)
+    expect(tru.execNs).toBeLessThanOrEqual(tru.tsNs)
 
-    const exits = new Map(events.filter((e) => e.kind === 'exit').map((e) => [e.pid, e]))
-    const forks = events.filter((e) => e.kind === 'fork')
-    // every process forked by the shell is reported with its parent, and exits
-    expect(forks.length).toBeGreaterThanOrEqual(4)
-    for (const f of forks) {
-      expect(f.ppid).toBeGreaterThan(0)
-      expect(exits.has(f.pid)).toBe(true)
-    }
-    const codes = [...exits.values()].map((e) => exitCodeOf(e.status))
+    // the subshell `(exit 7)` forks and never execs: its parent's comm, no argv
+    const forkedOnly = procs.filter((e) => e.forked && !e.execed)
+    expect(forkedOnly.length).toBeGreaterThanOrEqual(1)
+    for (const f of forkedOnly) expect(f).toMatchObject({argvRaw: '', comm: 'sh', ppid: held.child.pid})
+    const codes = procs.map((e) => exitCodeOf(e.status))
     expect(codes).toContain(7)
     expect(codes).toContain(-15)
-    expect(exitCodeOf(exits.get(held.child.pid!)!.status)).toBe(0)
+    expect(procs.every((e) => e.exited)).toBe(true)
 
-    const alloc = execs.find((e) => e.argv[1] === 'alloc')!
-    const allocExit = exits.get(alloc.pid)!
-    if (allocExit.kind !== 'exit') throw new Error('unreachable')
-    expect(allocExit.hiwaterBytes).toBeGreaterThanOrEqual(32 * 1024 * 1024)
-    expect(allocExit.hiwaterBytes).toBeLessThan(34 * 1024 * 1024)
-    expect(allocExit.peakRssBytes).toBeGreaterThan(30 * 1024 * 1024)
+    const alloc = procs.find((e) => argvOf(e.argvRaw)[1] === 'alloc')!
+    expect(alloc.hiwaterBytes).toBeGreaterThanOrEqual(32 * 1024 * 1024)
+    expect(alloc.hiwaterBytes).toBeLessThan(34 * 1024 * 1024)
+    // rss_stat (loaded here on purpose) saw the same peak
+    expect(alloc.peakRssBytes).toBeGreaterThan(30 * 1024 * 1024)
     const rss = events.filter((e) => e.kind === 'rss' && e.pid === alloc.pid)
     expect(rss.length).toBeGreaterThanOrEqual(3) // 8 MiB steps up to 32 MiB
 
-    const inChild = execs.find((e) => e.argv[0] === '/bin/echo')!
+    const inChild = procs.find((e) => argvOf(e.argvRaw)[0] === '/bin/echo')!
     expect(inChild.cgid).toBe(child.memoryCgroupId())
     expect(inChild.cgid).not.toBe(cg.memoryCgroupId())
 
     // one clock: event times are CLOCK_MONOTONIC, after the sync point, in order of happening
-    expect(root.tsNs).toBeGreaterThan(Number(sync.monoNs))
-    expect(tru.tsNs).toBeGreaterThan(root.tsNs)
+    expect(root.execNs).toBeGreaterThan(Number(sync.monoNs))
+    expect(tru.tsNs).toBeGreaterThan(root.execNs)
+    expect(root.tsNs).toBeGreaterThan(tru.tsNs)
     expect(Number(sync.wallNs) / 1e6).toBeGreaterThan(Date.now() - 60_000)
+  })
+
+  it('reads the processes still alive from the kernel map at the end, with their peak so far', async () => {
+    const cg = group()
+    const events: BpfEvent[] = []
+    const held = spawnHeld(['sh', '-c', `${workload.bin} alloc 24 60000 0 & sleep 60`], 'ignore')
+    cg.addProcess(held.child.pid!)
+    const tracer = BpfTracer.start({cgroupId: cg.memoryCgroupId(), hierarchy: cg.version, level: level(cg), onEvent: (e) => events.push(e)})
+    held.go()
+    // the allocator has touched its 24 MiB when its group's usage passes it
+    const usage = () => Number(readFileSync(`${cg.dir('memory')}/memory.usage_in_bytes`, 'utf8'))
+    for (let i = 0; i < 100 && usage() < 24 * 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 50))
+    await tracer.stop()
+    cg.killAll()
+    await held.exited
+    const procs = events.filter((e): e is ProcEvent => e.kind === 'proc')
+    const alloc = procs.find((e) => argvOf(e.argvRaw)[1] === 'alloc')!
+    expect(alloc).toMatchObject({exited: false, tsNs: 0})
+    expect(alloc.hiwaterBytes).toBeGreaterThanOrEqual(24 * 1024 * 1024)
+    expect(procs.find((e) => e.comm === 'sleep')).toMatchObject({exited: false})
+  })
+
+  it('samples the counter files in the addon thread, on the BPF clock', async () => {
+    const cg = group()
+    const events: BpfEvent[] = []
+    const mem = cg.dir('memory')
+    const t0 = Number(clockSync().monoNs)
+    const tracer = BpfTracer.start({
+      cgroupId: cg.memoryCgroupId(),
+      counters: [
+        {key: '', path: `${mem}/memory.usage_in_bytes`},
+        {key: 'total_rss', path: `${mem}/memory.stat`},
+        {key: 'no_such_key', path: `${mem}/memory.stat`},
+        {key: '', path: `${mem}/no-such-file`},
+      ],
+      deliverMs: 1000,
+      hierarchy: cg.version,
+      level: level(cg),
+      onEvent: (e) => events.push(e),
+      sampleMs: 20,
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    await tracer.stop()
+    const samples = events.filter((e): e is SampleEvent => e.kind === 'sample')
+    // one at start, one per 20 ms tick, one at stop
+    expect(samples.length).toBeGreaterThanOrEqual(10)
+    expect(samples.length).toBeLessThanOrEqual(20)
+    for (const s of samples) {
+      expect(s.tsNs).toBeGreaterThan(t0)
+      expect(s.values[0]).toBeTypeOf('number')
+      expect(s.values[1]).toBeTypeOf('number')
+      expect(s.values.slice(2)).toEqual([null, null])
+    }
+    const gaps = samples.slice(2, -1).map((s, i) => (s.tsNs - samples[i + 1].tsNs) / 1e6)
+    for (const g of gaps) expect(g).toBeGreaterThan(10)
+  })
+
+  it('marks tool calls in the kernel: a shell the agent\'s child execs is a call root, its descendants carry it', async () => {
+    const cg = group()
+    const events: BpfEvent[] = []
+    // an "agent" whose comm is fakeagent (comm is the exec'd path's last component)
+    const dir = mkdtempSync(join(tmpdir(), 'agentcgroup-agent-'))
+    copyFileSync('/bin/bash', join(dir, 'fakeagent'))
+    chmodSync(join(dir, 'fakeagent'), 0o755)
+    const agentScript = [
+      // a tool call: a shell the agent runs, with a child and a grandchild
+      `bash -c '/bin/true first; sh -c "/bin/true nested"; exit 3'`,
+      // not a call: the agent runs a non-shell program directly
+      '/bin/true direct',
+      `bash -c '/bin/echo second'`,
+      // a builtin last: bash would exec a lone last command in place of the agent
+      ':',
+    ].join('; ')
+    const held = spawnHeld([join(dir, 'fakeagent'), '-c', agentScript], 'ignore')
+    cg.addProcess(held.child.pid!)
+    const tracer = BpfTracer.start({
+      agentComms: ['fakeagent'],
+      callComms: ['bash', 'sh'],
+      cgroupId: cg.memoryCgroupId(),
+      hierarchy: cg.version,
+      level: level(cg),
+      onEvent: (e) => events.push(e),
+    })
+    held.go()
+    await held.exited
+    await tracer.stop()
+    rmSync(dir, {force: true, recursive: true})
+    const procs = events.filter((e): e is ProcEvent => e.kind === 'proc')
+    const agent = procs.find((e) => e.pid === held.child.pid)!
+    expect(agent).toMatchObject({agent: true, callRoot: 0, comm: 'fakeagent'})
+    const roots = procs.filter((e) => e.callRoot !== 0 && e.callRoot === e.pid)
+    expect(roots.length).toBe(2)
+    for (const r of roots) expect(r.ppid).toBe(agent.pid)
+    const [first, second] = roots.sort((a, b) => a.startNs - b.startNs)
+    expect(exitCodeOf(first.status)).toBe(3)
+    const under = (root: ProcEvent) => procs.filter((e) => e.callRoot === root.pid && e.pid !== root.pid).map((e) => argvOf(e.argvRaw).join(' '))
+    expect(under(first)).toEqual(expect.arrayContaining(['/bin/true first', 'sh -c /bin/true nested', '/bin/true nested']))
+    // bash runs a lone last command in place: the root itself becomes /bin/echo
+    expect(argvOf(second.argvRaw)[0]).toBe('/bin/echo')
+    const direct = procs.find((e) => argvOf(e.argvRaw).join(' ') === '/bin/true direct')!
+    expect(direct.callRoot).toBe(0)
+    // the nested sh is inside a call: not a root of its own
+    expect(procs.find((e) => argvOf(e.argvRaw).join(' ') === 'sh -c /bin/true nested')!.callRoot).toBe(first.pid)
   })
 
   it('carries 50k events a second without a drop', async () => {

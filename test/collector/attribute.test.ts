@@ -38,7 +38,26 @@ describe('processes to tool calls', () => {
       ['kernel', 'Bash', 'make test', 'kernel view of A', 3],
       ['kernel', 'Bash', 'git diff', 'kernel view of B', 4],
     ])
-    expect(k.summary).toBe('kernel tool calls: 2, 2 matched to the transcript; start +3 ms, end -10 ms (median, kernel minus transcript)')
+    expect(k.summary).toBe('kernel tool calls (from the process tree): 2, 2 matched to the transcript; start +3 ms, end -10 ms (median, kernel minus transcript)')
+  })
+
+  it('follows the kernel\'s call marks when the BPF sampler made them: reparented processes too', () => {
+    const p = procs()
+    const mark = (pid: number, root: number | null) => (p.find((x) => x.pid === pid)!.call_root = root)
+    for (const [pid, root] of [[10, null], [11, 11], [12, 12], [13, 12], [14, 12], [15, 15], [16, 15]] as const) mark(pid, root)
+    // cc1's parent exited first: it was reparented to init, the tree walk would lose it
+    p.find((x) => x.pid === 14)!.ppid = 1
+    // a daemon the first call started, reparented, and a pid reused later by an unmarked process
+    p.push(proc(17, 1, 'server', 'python3 -m http.server', 120 * ms, 380 * ms), proc(12, 10, 'git', 'git status', 350 * ms, 360 * ms))
+    p.find((x) => x.pid === 17)!.call_root = 12
+    p.at(-1)!.call_root = null
+    expect(attributeProcesses(p, calls, (a) => cc.toolShell(a))).toBe(6)
+    expect(p.filter((x) => x.call_id === 'A').map((x) => x.pid)).toEqual([12, 13, 14, 17])
+    // the snapshot shell is a root the kernel marked, but not a Bash call's wrapper
+    expect(p.find((x) => x.pid === 11)!.call_id).toBe(null)
+    const k = kernelToolCalls(p, calls, (a) => cc.toolShell(a), 3)
+    expect(k.calls.map((c) => c.command)).toEqual(['make test', 'git diff'])
+    expect(k.summary).toMatch(/^kernel tool calls \(marked in the kernel\): 2, 2 matched/)
   })
 
   it('reads the command out of the wrapper however Claude Code quoted it', () => {

@@ -9,10 +9,10 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import type {BpfEvent} from '../../bpf/index.js'
+import type {ProcEvent} from '../../bpf/index.js'
 import {emptyGroup, spawnHeld} from '../../collector/record.js'
 import {BpfSampler} from '../../collector/samplers/bpf.js'
-import {CgroupfsSampler} from '../../collector/samplers/cgroupfs.js'
+import {CgroupfsSampler, parseCounter, SampleBuilder} from '../../collector/samplers/cgroupfs.js'
 import {RunClock} from '../../collector/samplers/clock.js'
 import {PodmanStatsSampler} from '../../collector/samplers/podman-stats.js'
 import {formatArgv, ProcessTable} from '../../collector/samplers/processes.js'
@@ -32,32 +32,62 @@ describe('run clock, process rows, argv', () => {
     expect(Math.abs(real.nowUs() - Date.now() * 1000)).toBeLessThan(50_000)
   })
 
-  it('builds one row per process: pid reuse, exit codes, peaks, the root process without a fork', () => {
+  it('builds one row per process record: pid reuse, exit codes, peaks, the root process, the living', () => {
     const clock = new RunClock({monoNs: 0n, wallNs: 1_000_000_000_000n})
     const t = new ProcessTable(clock)
-    const base = {cgid: 42, comm: 'sh', ppid: 1, tid: 0}
-    const ev = (e: Partial<BpfEvent> & {kind: BpfEvent['kind']; pid: number; tsNs: number}) => t.handle({...base, tid: e.pid, ...e} as BpfEvent)
-    const exit = {hiwaterBytes: 0, maxrssBytes: 0, peakRssBytes: 0, startNs: 0, stimeNs: 1000, utimeNs: 2000}
-    ev({argv: ['sh', '-c', 'x'], argvTruncated: false, kind: 'exec', pid: 10, startNs: 0, tsNs: 1000})
-    ev({kind: 'fork', pid: 11, ppid: 10, startNs: 2000, tsNs: 2000})
-    ev({argv: ['alloc', 'KEY=sk-ant-abcdefghijklmnopqrstuvwxyz'], argvTruncated: true, comm: 'alloc', kind: 'exec', pid: 11, ppid: 10, startNs: 2000, tsNs: 3000})
-    ev({...exit, hiwaterBytes: 200 * MiB, kind: 'exit', maxrssBytes: 210 * MiB, pid: 11, ppid: 10, status: 9, tsNs: 9000})
-    // pid 11 again: a new process
-    ev({kind: 'fork', pid: 11, ppid: 10, startNs: 10_000, tsNs: 10_000})
-    ev({...exit, kind: 'exit', maxrssBytes: 3 * MiB, pid: 11, ppid: 10, status: 3 << 8, tsNs: 11_000})
-    ev({kind: 'oom', pid: 11, tsNs: 8000, anonRssBytes: 1, fileRssBytes: 0, shmemRssBytes: 0, totalVmBytes: 2, uid: 0, oomScoreAdj: 0} as Partial<BpfEvent> & {kind: 'oom'; pid: number; tsNs: number})
-    const rows = t.finish(new Map([[10, 5 * MiB]]), (id) => (id === 42 ? 'agentcgroup/x' : null), 20_000)
-    expect(rows.map((r) => [r.pid, r.ppid, r.comm, r.exit_code, r.peak_rss_bytes, r.end_us !== null])).toEqual([
-      [10, 1, 'sh', null, 5 * MiB, false],
-      [11, 10, 'alloc', -9, 200 * MiB, true],
-      [11, 10, 'sh', 3, 3 * MiB, true],
+    const proc = (e: Partial<ProcEvent> & {pid: number}) =>
+      t.handle({
+        agent: false, argvRaw: '', argvTruncated: false, callRoot: 0, cgid: 42, comm: 'sh', execNs: 0, execed: false, exited: true, forked: true,
+        hiwaterBytes: 0, kind: 'proc', maxrssBytes: 0, peakRssBytes: 0, ppid: 1, startNs: 0, status: 0, stimeNs: 1000, tid: e.pid, tsNs: 0, utimeNs: 2000, ...e,
+      })
+    // the recorded command: forked outside, exec'd in the group, still alive at the end (VmHWM)
+    proc({argvRaw: 'sh\0-c\0x\0', execNs: 1000, execed: true, exited: false, forked: false, hiwaterBytes: 5 * MiB, pid: 10, startNs: 500})
+    proc({argvRaw: 'alloc\0KEY=sk-ant-abcdefghijklmnopqrstuvwxyz\0', argvTruncated: true, callRoot: 11, comm: 'alloc', execNs: 3000, execed: true, hiwaterBytes: 200 * MiB, maxrssBytes: 210 * MiB, pid: 11, ppid: 10, startNs: 2000, status: 9, tsNs: 9000})
+    // pid 11 again: a new process that never exec'd, its peak from maxrss
+    proc({maxrssBytes: 3 * MiB, pid: 11, ppid: 10, startNs: 10_000, status: 3 << 8, tsNs: 11_000})
+    t.handle({anonRssBytes: 1, cgid: 42, comm: 'alloc', fileRssBytes: 0, kind: 'oom', oomScoreAdj: 0, pid: 11, ppid: 10, shmemRssBytes: 0, tid: 11, totalVmBytes: 2, tsNs: 8000, uid: 0})
+    const rows = t.finish((id) => (id === 42 ? 'agentcgroup/x' : null), 20_000)
+    expect(rows.map((r) => [r.pid, r.ppid, r.comm, r.exit_code, r.peak_rss_bytes, r.end_us !== null, r.call_root])).toEqual([
+      [10, 1, 'sh', null, 5 * MiB, false, null],
+      [11, 10, 'alloc', -9, 200 * MiB, true, 11],
+      [11, 10, 'sh', 3, 3 * MiB, true, null],
     ])
+    // not forked in the group: it starts at its exec
     expect(rows[0].start_us).toBe(1_000_000_000 + 1)
+    expect(rows[0].argv).toBe('sh -c x')
+    expect(rows[0].cpu_usec).toBe(null)
+    expect(rows[1].start_us).toBe(1_000_000_000 + 2)
     expect(rows[1].argv).toBe('alloc KEY=[REDACTED:anthropic-key] …')
     expect(rows[1].cpu_usec).toBe(3)
     expect(rows[1].cgroup).toBe('agentcgroup/x')
+    expect(rows[2].argv).toBe(null)
     expect(JSON.parse(t.events.find((e) => e.kind === 'oom_kill')!.detail!)).toMatchObject({cgroup: 'agentcgroup/x', pid: 11})
     expect(formatArgv(['echo', "it's", 'a b', '--x=1'], false)).toBe(`echo 'it'\\''s' 'a b' --x=1`)
+  })
+
+  it('parses counter files by the rules the addon\'s thread also follows', () => {
+    const stat = 'cache 10\nrss 20\ntotal_cache 30\ntotal_rss 40\n'
+    expect(parseCounter('123\n', '')).toBe(123)
+    expect(parseCounter('max\n', '')).toBe(null)
+    expect(parseCounter(stat, 'total_rss')).toBe(40)
+    expect(parseCounter(stat, 'rss')).toBe(20)
+    expect(parseCounter(stat, 'total_swap')).toBe(null)
+    const psi = 'some avg10=0.00 avg60=0.00 avg300=0.00 total=8653683\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=14089\n'
+    expect(parseCounter(psi, 'some:total')).toBe(8653683)
+    expect(parseCounter(psi, 'full:total')).toBe(14089)
+    expect(parseCounter(psi, 'full:avg10')).toBe(0)
+    expect(parseCounter(null, '')).toBe(null)
+    // the same probes of one file are read once, in order
+    const b = new SampleBuilder([{field: 'usage', key: '', path: 'u'}, {divisor: 1000, field: 'cpu', key: '', path: 'c'}, {field: 'oom_kills', key: 'oom_kill', path: 'o'}, {field: 'limit', key: '', path: 'l'}], 'cgroupfs', true)
+    b.add(1_000_000, [100, 5_000_000, 0, 2 ** 63 - 4096])
+    b.add(1_100_000, [null, 5_050_000, 0, 1000])
+    b.add(1_200_000, [300, 105_000_000, 2, 1000])
+    // the middle reading had no usage (the group was gone for a moment): dropped
+    expect(b.samples.map((x) => [x.mem_bytes, x.cpu_usec, x.cpu_pct, x.mem_limit_bytes])).toEqual([
+      [100, 5000, null, null],
+      [300, 105_000, 50, 1000],
+    ])
+    expect(b.events).toEqual([{detail: JSON.stringify({count: 2, source: 'cgroupfs'}), kind: 'oom_kill', t_us: 1_200_000}])
   })
 })
 
@@ -121,7 +151,8 @@ describe.skipIf(cgroupSkipReason !== null)('samplers on real cgroups', () => {
   it.skipIf(bpfSkipReason !== null)('bpf: processes with exit codes and peaks, counters on the same clock, cost measured', async () => {
     const cg = group()
     const sampler = new BpfSampler()
-    await sampler.start(targetOfCgroup(cg), {intervalMs: 50})
+    // rss_stat is opt-in (it runs on every page fault of the machine): on here
+    await sampler.start(targetOfCgroup(cg), {intervalMs: 50, rssEvents: true})
     const held = spawnHeld(['sh', '-c', `${workload.bin} alloc 64 200 100; sleep 30 & exit 4`], 'ignore')
     cg.addProcess(held.child.pid!)
     held.go()
@@ -134,6 +165,10 @@ describe.skipIf(cgroupSkipReason !== null)('samplers on real cgroups', () => {
     expect(r.info.ringbufDrops).toBe(0)
     expect(r.info.bpfRunTimeNs).toBeGreaterThan(0)
     expect(r.info.programs.every((p) => p.ok)).toBe(true)
+    expect(r.info.programs.map((p) => p.name)).toContain('handle_rss_stat')
+    // counters come from the addon's thread at the interval
+    expect(r.info.intervalMs).toBeGreaterThan(45)
+    expect(r.info.intervalMs).toBeLessThan(55)
     const byComm = new Map(r.processes.map((p) => [p.comm, p]))
     expect(byComm.get('sh')).toMatchObject({exit_code: 4, pid: held.child.pid, ppid: process.pid})
     expect(byComm.get('sleep')).toMatchObject({exit_code: -9, ppid: held.child.pid})
