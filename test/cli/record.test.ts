@@ -158,7 +158,8 @@ describe.skipIf(cgroupSkipReason !== null)('agentcgroup record (real cgroups and
   })
 
   it.skipIf(bpfSkipReason !== null)('names a refused program and runs the others; with none left, cgroupfs alone', async () => {
-    const r = await record(['--db', db, '--label', 'refused', '--', 'sh', file('refused.sh', `/bin/true\n${workload.bin} alloc 32 50 0\n`)], {AGENTCGROUP_BPF_REFUSE: 'handle_rss_stat'})
+    // rss_stat is opt-in: asked for here, and refused
+    const r = await record(['--db', db, '--label', 'refused', '--rss-events', '--', 'sh', file('refused.sh', `/bin/true\n${workload.bin} alloc 32 50 0\n`)], {AGENTCGROUP_BPF_REFUSE: 'handle_rss_stat'})
     expect(r.sampler).toBe('bpf+cgroupfs')
     expect(r.refused_programs).toEqual([{error: expect.stringMatching(/^load: .*sleepable.*\[refusal simulated\]/), name: 'handle_rss_stat'}])
     expect(r.warnings).toEqual([expect.stringMatching(/^BPF program handle_rss_stat refused \(load: .*\); the other programs run$/)])
@@ -172,7 +173,7 @@ describe.skipIf(cgroupSkipReason !== null)('agentcgroup record (real cgroups and
 
     const none = await record(['--db', db, '--label', 'refused', '--', 'true'], {AGENTCGROUP_BPF_REFUSE: ALL_PROGRAMS})
     expect(none).toMatchObject({exit_code: 0, processes: 0, ringbuf_drops: null, sampler: 'cgroupfs'})
-    expect(none.refused_programs).toHaveLength(7)
+    expect(none.refused_programs).toHaveLength(6)
     expect(none.warnings.at(-1)).toBe('no BPF program could run: recording with the cgroupfs sampler alone')
   })
 

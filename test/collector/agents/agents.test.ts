@@ -45,7 +45,11 @@ describe.skipIf(skip !== null)(`agent adapters on the local runtime${skip ? ` [s
     // the kernel's view of the same Bash calls (their wrapper shells), matched one to one
     const kernel = rec.toolCalls.filter((c) => c.source === 'kernel')
     expect(kernel.map((c) => c.command)).toEqual(transcript.filter((c) => c.tool === 'Bash').map((c) => c.command))
-    expect(rec.run.notes).toMatch(/kernel tool calls: 4, 4 matched to the transcript/)
+    // the BPF sampler marked the calls' boundaries in the kernel (Claude Code's node and its shells)
+    expect(rec.run.notes).toMatch(/kernel tool calls \(marked in the kernel\): 4, 4 matched to the transcript/)
+    const roots = rec.processes.filter((p) => p.call_root === p.pid)
+    expect(roots.length).toBeGreaterThanOrEqual(4)
+    for (const p of rec.processes.filter((x) => x.call_id !== null && x.call_id !== undefined)) expect(p.call_root).not.toBe(null)
     expect(rec.llmTurns.length).toBe(8)
     expect(rec.transcripts).toHaveLength(1)
     expect(rec.samples.length).toBeGreaterThan(10)
