@@ -293,6 +293,7 @@ function buildRecord(a: {
     info.bpfRunTimeNs === null ? null : `${(info.bpfRunTimeNs / 1e6).toFixed(1)} ms BPF run time`,
     `over ${(info.wallUsec / 1e6).toFixed(1)} s`,
     info.setupCpuUsec ? `plus ${(info.setupCpuUsec / 1000).toFixed(1)} ms to load BPF` : null,
+    info.finishCpuUsec ? `and ${(info.finishCpuUsec / 1000).toFixed(1)} ms to build ${a.result.processes.length} process rows after` : null,
   ].filter(Boolean)
   const record = emptyRunRecord({
     agent: 'command',
