@@ -52,22 +52,13 @@ static __always_inline bool comm_is(const char *comm, const volatile char *pat)
 	return true;
 }
 
-static __always_inline bool in_agent_comms(const char *comm)
+/* is comm one of the n names of list? (n is a constant: the loop unrolls) */
+static __always_inline bool comm_in(const char *comm, const volatile char (*list)[AC_COMM_LEN], int n)
 {
 	int i;
 
-	for (i = 0; i < AC_AGENT_COMMS; i++)
-		if (comm_is(comm, agent_comms[i]))
-			return true;
-	return false;
-}
-
-static __always_inline bool in_call_comms(const char *comm)
-{
-	int i;
-
-	for (i = 0; i < AC_CALL_COMMS; i++)
-		if (comm_is(comm, call_comms[i]))
+	for (i = 0; i < n; i++)
+		if (comm_is(comm, list[i]))
 			return true;
 	return false;
 }
@@ -169,7 +160,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	/* tool-call boundaries: a call root is a shell the agent's own child exec'd */
 	if (e->call_root)
 		return 0;
-	if (in_call_comms(e->h.comm)) {
+	if (comm_in(e->h.comm, call_comms, AC_CALL_COMMS)) {
 		ppid = e->h.ppid;
 		pe = bpf_map_lookup_elem(&procs, &ppid);
 		if (pe && (pe->flags & AC_PF_AGENT)) {
@@ -179,7 +170,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 			return 0;
 		}
 	}
-	if (in_agent_comms(e->h.comm))
+	if (comm_in(e->h.comm, agent_comms, AC_AGENT_COMMS))
 		e->flags |= AC_PF_AGENT;
 	else
 		e->flags &= ~AC_PF_AGENT;
