@@ -1,7 +1,8 @@
 /**
  * The bpf sampler (`bpf+cgroupfs`): BPF programs for every process of the cgroup subtree
- * (exec/fork/exit with argv, exit status and peak RSS), OOM victims and reclaim stalls, plus
- * the cgroupfs sampler's interval counters, all on one clock.
+ * (one record each, assembled in the kernel: argv, parent, exit status, CPU, peak RSS, the
+ * tool call it belongs to), OOM victims and reclaim stalls, plus the cgroupfs sampler's
+ * interval counters, all on one clock.
  *
  * Each program loads on its own: the ones the kernel refuses are named in `warnings` (and in
  * events of kind bpf_refused) and the rest run; with none left this is the cgroupfs sampler.
