@@ -51,7 +51,10 @@ export class BpfSampler implements Sampler {
     this.clock = opts.clock ?? RunClock.take()
     this.table = new ProcessTable(this.clock)
     const probes = counterProbes(target)
-    if (new CounterReader(probes).read()[0] === null) throw new Error(`${target.memoryDir}: cannot read the memory usage of this cgroup`)
+    const probe = new CounterReader(probes)
+    const usage = probe.read()[0]
+    probe.close()
+    if (usage === null) throw new Error(`${target.memoryDir}: cannot read the memory usage of this cgroup`)
     const setup0 = ownCpuUsec()
     this.startUs = this.clock.nowUs()
     this.tracer = BpfTracer.start({
