@@ -60,6 +60,12 @@ export function median(values: (number | null | undefined)[]): number | null {
   return percentile(values, 50)
 }
 
+/** The median gap between consecutive times (µs, in order), in ms; null with fewer than 2. */
+export function medianGapMs(timesUs: number[]): number | null {
+  const gap = median(timesUs.slice(1).map((t, i) => t - timesUs[i]))
+  return gap === null ? null : gap / 1000
+}
+
 export function min(values: (number | null | undefined)[]): number | null {
   const v = finite(values)
   return v.length === 0 ? null : Math.min(...v)

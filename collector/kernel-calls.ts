@@ -6,6 +6,7 @@
  * sources are stored, matched through the transcript call the shell is attributed to, and the
  * offsets between the two are summarised for runs.notes.
  */
+import {median} from '../analysis/stats.js'
 import {categorizeBash} from '../datasets/formats/bash-category.js'
 import type {ProcessRow, ToolCallRow} from '../datasets/model.js'
 
@@ -47,7 +48,10 @@ export function kernelToolCalls(processes: ProcessRow[], transcriptCalls: ToolCa
     }
   })
   if (calls.length === 0) return {calls, summary: null}
-  const ms = (v: number[]) => (v.length === 0 ? 'n/a' : `${Math.round(median(v) / 1000) >= 0 ? '+' : ''}${Math.round(median(v) / 1000)} ms`)
+  const ms = (v: number[]) => {
+    const m = median(v)
+    return m === null ? 'n/a' : `${Math.round(m / 1000) >= 0 ? '+' : ''}${Math.round(m / 1000)} ms`
+  }
   const matched = calls.filter((c) => c.description !== null).length
   return {calls, summary: `kernel tool calls (${marked ? 'marked in the kernel' : 'from the process tree'}): ${calls.length}, ${matched} matched to the transcript; start ${ms(startOff)}, end ${ms(endOff)} (median, kernel minus transcript)`}
 }
@@ -106,7 +110,4 @@ export function shellWords(line: string): string[] {
   return words
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
+

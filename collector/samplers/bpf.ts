@@ -15,7 +15,7 @@ import {readdirSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
 import {type BpfEvent, BpfTracer, decodeBatch, type NativeLayout, BpfUnavailableError, bpfUnavailableReason, type ProgramStatus, RECORD_OBJECTS} from '../../bpf/index.js'
-import {CgroupfsSampler, counterProbes, CounterReader, median, ownCpuUsec, SampleBuilder} from './cgroupfs.js'
+import {CgroupfsSampler, counterProbes, CounterReader, ownCpuUsec, SampleBuilder, sampleIntervalMs} from './cgroupfs.js'
 import {RunClock} from './clock.js'
 import {ProcessTable} from './processes.js'
 import {memoryCgroupId, memoryCgroupLevel, type SamplerTarget} from './target.js'
@@ -150,15 +150,13 @@ export class BpfSampler implements Sampler {
     if (this.eventError) this.warnings.push(`an event could not be decoded: ${(this.eventError as Error).message ?? String(this.eventError)}`)
     events.sort((a, b) => a.t_us - b.t_us)
     const samples = counters.samples
-    const gaps = samples.slice(1).map((x, i) => (x.t_us - samples[i].t_us) / 1000)
-    const interval = median(gaps)
     return {
       events,
       info: {
         bpfRunTimeNs,
         clockOffsetNs: this.clock.offsetNs,
         finishCpuUsec,
-        intervalMs: interval === null ? null : Math.round(interval * 10) / 10,
+        intervalMs: sampleIntervalMs(samples),
         overheadCpuPct: wallUsec > 0 ? ((ownCpu + (bpfRunTimeNs ?? 0) / 1000) / wallUsec) * 100 : null,
         ownCpuUsec: ownCpu,
         programStats: stats?.programs.map((p) => ({name: p.name, runCount: p.runCount === undefined ? null : Number(p.runCount), runTimeNs: p.runTimeNs === undefined ? null : Number(p.runTimeNs)})),

@@ -16,6 +16,7 @@
 import {closeSync, openSync, readSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {medianGapMs} from '../../analysis/stats.js'
 import type {EventRow, SampleRow} from '../../datasets/model.js'
 import {RunClock} from './clock.js'
 import type {SamplerTarget} from './target.js'
@@ -202,11 +203,10 @@ export function ownCpuUsec(): number {
   return u.user + u.system
 }
 
-export function median(values: number[]): number | null {
-  if (values.length === 0) return null
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+/** The median interval of samples, ms to 0.1 (null with fewer than 2). */
+export function sampleIntervalMs(samples: SampleRow[]): number | null {
+  const gap = medianGapMs(samples.map((s) => s.t_us))
+  return gap === null ? null : Math.round(gap * 10) / 10
 }
 
 /**
@@ -215,12 +215,10 @@ export function median(values: number[]): number | null {
  */
 export function counterSamplerInfo(o: {sampler: string; samples: SampleRow[]; clock: RunClock; startMono: bigint; ownCpuUsec: number; warnings: string[]}): SamplerInfo {
   const wallUsec = Number((process.hrtime.bigint() - o.startMono) / 1000n)
-  const gaps = o.samples.slice(1).map((s, i) => (s.t_us - o.samples[i].t_us) / 1000)
-  const interval = median(gaps)
   return {
     bpfRunTimeNs: null,
     clockOffsetNs: o.clock.offsetNs,
-    intervalMs: interval === null ? null : Math.round(interval * 10) / 10,
+    intervalMs: sampleIntervalMs(o.samples),
     overheadCpuPct: wallUsec > 0 ? (o.ownCpuUsec / wallUsec) * 100 : null,
     ownCpuUsec: o.ownCpuUsec,
     programs: [],

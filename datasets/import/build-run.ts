@@ -7,6 +7,7 @@
 import {readFileSync} from 'node:fs'
 import {basename} from 'node:path'
 
+import {medianGapMs} from '../../analysis/stats.js'
 import {isoZonedToUs, naiveLocalToUs} from '../clock.js'
 import {RecordingError} from '../errors.js'
 import {parseClaudeTranscript, ParsedTranscript} from '../formats/claude-transcript.js'
@@ -114,7 +115,7 @@ export function buildRun(src: RunSource, ctx: DatasetContext): BuildOutcome {
     exit_code: exitCode,
     image,
     image_bytes: results?.imageBytes ?? null,
-    interval_ms: medianIntervalMs(samples),
+    interval_ms: medianGapMs(samples.map((s) => s.t_us)),
     issue_present: issuePresent,
     kind: src.layout === 'transcript' ? 'transcript' : 'agent',
     layout: src.layout,
@@ -260,11 +261,6 @@ function safeRead(file: string): string | null {
   }
 }
 
-function medianIntervalMs(samples: SampleRow[]): number | null {
-  if (samples.length < 2) return null
-  const d = samples.slice(1).map((s, i) => s.t_us - samples[i].t_us).sort((a, b) => a - b)
-  return d[Math.floor(d.length / 2)] / 1000
-}
 
 function maxOf(a: number | null, b: number | null): number | null {
   if (a === null) return b

@@ -38,7 +38,7 @@ describe('processes to tool calls', () => {
       ['kernel', 'Bash', 'make test', 'kernel view of A', 3],
       ['kernel', 'Bash', 'git diff', 'kernel view of B', 4],
     ])
-    expect(k.summary).toBe('kernel tool calls (from the process tree): 2, 2 matched to the transcript; start +3 ms, end -10 ms (median, kernel minus transcript)')
+    expect(k.summary).toBe('kernel tool calls (from the process tree): 2, 2 matched to the transcript; start +2 ms, end -10 ms (median, kernel minus transcript)')
   })
 
   it('follows the kernel\'s call marks when the BPF sampler made them: reparented processes too', () => {
