@@ -293,6 +293,23 @@ export class Controller {
     s.frozenSinceMs = fastMs !== null ? notifiedMs + fastMs : this.plane.nowMs()
     s.freezeActions++
     this.react(i, 'freeze', detail, notifiedMs, fastMs)
+    this.armMaxHold(i, s.freezeActions)
+  }
+
+  /**
+   * The longest a low tenant stays frozen while the node is below the freeze level (see
+   * PolicyParams.maxHoldMs): a deadline per freeze, checked again while the node is above it.
+   */
+  private armMaxHold(i: number, freeze: number): void {
+    const hold = this.params.maxHoldMs
+    if (hold === undefined) return
+    const s = this.st[i]
+    this.plane.timer(hold, () => {
+      // thawed, promoted, gone or frozen again since: this deadline is over
+      if (!s.frozen || s.exited || s.freezeActions !== freeze || this.tenants[i].priority !== 'low' || !this.plane.alive(i)) return
+      if (this.plane.usage('parent') >= this.levels.freeze) return this.armMaxHold(i, freeze)
+      this.thawOne(i, `held ${(hold / 1000).toFixed(0)} s: runs until the freeze level`, null)
+    })
   }
 
   /** Thaws one frozen tenant and records it. */

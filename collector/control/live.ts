@@ -33,7 +33,7 @@ export type ControlMode = RunControl
  * Live levels sit lower than a replay's: a tool call that is held back keeps what it has
  * (no swap), so the call that goes on needs the room of a whole burst above the throttle level.
  */
-export const LIVE_POLICY_PARAMS: PolicyParams = {...DEFAULT_POLICY_PARAMS, freezeAt: 0.8, resumeAt: 0.55, throttleAt: 0.65, v1Throttle: 'freeze'}
+export const LIVE_POLICY_PARAMS: PolicyParams = {...DEFAULT_POLICY_PARAMS, freezeAt: 0.8, maxHoldMs: 15_000, resumeAt: 0.55, throttleAt: 0.65, v1Throttle: 'freeze'}
 
 /**
  * CPU: a tool call running longer than LONG_CALL_MS is a long one (a test run, a build). It and

@@ -42,6 +42,13 @@ export interface PolicyParams {
    * freeze. (Undefined: park.)
    */
   v1Throttle?: 'park' | 'freeze'
+  /**
+   * agentcgroup: a low tenant frozen this long runs again while the node is below the freeze
+   * level (the next crossing of it freezes it again), instead of waiting for pressure to pass:
+   * a long high-priority call that holds its memory but no longer grows would otherwise hold
+   * every later call until it ends. (Undefined: held until pressure passes.)
+   */
+  maxHoldMs?: number
 }
 
 export const DEFAULT_POLICY_PARAMS: PolicyParams = {

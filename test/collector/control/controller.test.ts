@@ -219,6 +219,39 @@ describe('the controller', () => {
     expect(c.tenantState(late).frozen).toBe(true)
   })
 
+  it('a call frozen longer than the maximum hold runs again while the node is below the freeze level', () => {
+    const p = new FakePlane('v1')
+    const c = new Controller(p, [], 'agentcgroup', {...DEFAULT_POLICY_PARAMS, maxHoldMs: 15_000, v1Throttle: 'freeze'})
+    c.setup()
+    const [, , throttle, freeze] = p.levels
+    c.addTenant({highBytes: null, limitBytes: 0, name: 'a/tool-0', priority: 'high'})
+    const low = c.addTenant({highBytes: null, limitBytes: 0, name: 'b/tool-0', priority: 'low'})
+    p.usages.parent = throttle + MiB
+    c.onSignal({direction: 'up', fastDoneMs: 1, kind: 'level', level: throttle, notifiedMs: 1, usageBytes: throttle})
+    expect(c.tenantState(low).frozen).toBe(true)
+    expect(p.timers).toHaveLength(1)
+    // the deadline passes while the node is above the freeze level: held, checked again later
+    p.usages.parent = freeze + MiB
+    p.timers.shift()!()
+    expect(c.tenantState(low).frozen).toBe(true)
+    expect(p.timers).toHaveLength(1)
+    // below it: the call runs, until the next crossing of the freeze level freezes it again
+    p.calls.length = 0
+    p.usages.parent = freeze - MiB
+    p.now = 15_001
+    p.timers.shift()!()
+    expect(p.calls).toEqual([`thaw ${low}`])
+    expect(c.events.at(-1)).toMatchObject({detail: 'held 15 s: runs until the freeze level', kind: 'thaw', tenant: low})
+    c.onSignal({direction: 'up', fastDoneMs: 20_000.1, kind: 'level', level: freeze, notifiedMs: 20_000, usageBytes: freeze})
+    expect(c.tenantState(low).frozen).toBe(true)
+    // that freeze has its own deadline; a deadline of an earlier freeze does nothing
+    expect(p.timers).toHaveLength(1)
+    p.calls.length = 0
+    c.setPriority(low, 'high')
+    p.timers.shift()!()
+    expect(p.calls.filter((x) => x.startsWith('thaw'))).toEqual([`thaw ${low}`])
+  })
+
   it('uses the kernel memory.high penalty formula', () => {
     expect(highPenaltyMs(400 * MiB, 400 * MiB, MiB)).toBe(0)
     // 2 % over: 0.02^2 * 64 s = 25.6 ms per 256 KiB batch; 8 MiB = 32 batches
