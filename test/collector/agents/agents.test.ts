@@ -6,7 +6,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {ClaudeCodeAgent, projectSlug} from '../../../collector/agents/claude-code.js'
-import {CommandAgent, shellQuote} from '../../../collector/agents/command.js'
+import {CommandAgent, commandComms, shellQuote} from '../../../collector/agents/command.js'
 import {ScriptedAgent} from '../../../collector/agents/scripted.js'
 import type {Agent} from '../../../collector/agents/types.js'
 import {runAttempt} from '../../../collector/attempt.js'
@@ -32,6 +32,9 @@ describe('agent adapters (pure parts)', () => {
     expect(cc.toolShell("/bin/bash -c 'source /cc-home/.claude/shell-snapshots/snapshot-bash-1.sh 2>/dev/null || true && shopt -u extglob 2>/dev/null || true && eval '\\''make test'\\'' < /dev/null'")).toBe('Bash')
     expect(cc.toolShell('/opt/claude-code/vendor/ripgrep/x64-linux/rg --files')).toBe('Glob|Grep')
     expect(cc.toolShell('claude')).toBeNull()
+    // the command agent's program, by the name the kernel gives it
+    expect(commandComms('FOO=1 /usr/local/bin/a-very-long-agent-name --x {prompt}')).toEqual({agentComms: ['a-very-long-age'], callComms: ['bash', 'sh', 'dash', 'zsh']})
+    expect(commandComms('{prompt}')).toBeUndefined()
   })
 })
 
@@ -70,6 +73,11 @@ describe.skipIf(skip !== null)(`agent adapters on the local runtime${skip ? ` [s
   it('command: any command line, placeholders quoted; a non-zero exit fails the run', async () => {
     const ok = await attempt(new CommandAgent('case {prompt} in *"Fix this issue"*"stats_sum()"*) test {task} = cstats && test -f {workdir}/Makefile;; *) exit 9;; esac'))
     expect(ok.run).toMatchObject({exit_code: 0, status: 'done', tests_passed: false})
+    // no transcript: its tool calls are the shells its program runs, marked in the kernel
+    const calls = await attempt(new CommandAgent(`bash -c 'bash -c "ls {workdir} > /dev/null"; /bin/true; bash -c "echo made > /dev/null"; :'`))
+    const kernel = calls.toolCalls.filter((c) => c.source === 'kernel')
+    expect(kernel.map((c) => c.command)).toEqual([expect.stringMatching(/^ls .* > \/dev\/null$/), 'echo made > /dev/null'])
+    expect(calls.run.notes).toMatch(/kernel tool calls \(marked in the kernel\): 2, 0 matched/)
     const bad = await attempt(new CommandAgent('echo nope >&2; exit 4'))
     expect(bad.run).toMatchObject({error: 'agent exited 4: nope', exit_code: 4, status: 'failed'})
   }, 60_000)
