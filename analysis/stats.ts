@@ -16,11 +16,15 @@ export function mean(values: (number | null | undefined)[]): number | null {
 /** numpy.percentile's default (linear interpolation between closest ranks), q in 0-100. */
 export function percentile(values: (number | null | undefined)[], q: number): number | null {
   const v = finite(values).sort((a, b) => a - b)
-  if (v.length === 0) return null
-  const pos = ((v.length - 1) * q) / 100
+  return v.length === 0 ? null : percentileOfSorted(v, q)
+}
+
+/** percentile() of values already sorted ascending and finite (many quantiles of one set). */
+export function percentileOfSorted(sorted: number[], q: number): number {
+  const pos = ((sorted.length - 1) * q) / 100
   const lo = Math.floor(pos)
   const hi = Math.ceil(pos)
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
 }
 
 /**

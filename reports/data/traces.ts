@@ -3,6 +3,7 @@
  * profile, change-rate distributions, memory-burst attribution to tool calls and the memory
  * spike of each Bash call, over the samples loaded by samples.ts.
  */
+import {percentileOfSorted} from '../../analysis/stats.js'
 import type {Store} from '../../datasets/store.js'
 import {cleanText} from '../escape.js'
 import type {RunSamples} from './samples.js'
@@ -65,13 +66,6 @@ export interface ProfilePoint {
   runs: number
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  const x = (sorted.length - 1) * q
-  const lo = Math.floor(x)
-  const hi = Math.ceil(x)
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo)
-}
 
 /** Each run's memory (exit 0B samples dropped) interpolated to `points` positions of its span. */
 export function memoryProfile(set: TraceSet, points = 100): ProfilePoint[] {
@@ -102,8 +96,8 @@ export function memoryProfile(set: TraceSet, points = 100): ProfilePoint[] {
       out.push({
         dataset,
         mean_mb: col.reduce((a, b) => a + b, 0) / col.length,
-        p10_mb: quantile(col, 0.1),
-        p90_mb: quantile(col, 0.9),
+        p10_mb: percentileOfSorted(col, 10),
+        p90_mb: percentileOfSorted(col, 90),
         pos: (100 * k) / (points - 1),
         runs: col.length,
       })
@@ -147,7 +141,7 @@ export function changeRates(set: TraceSet, steps = 120): RateQuantile[] {
         const q = 1 - Math.pow(1 - k / steps, 3)
         // past the last pair, quantiles would only interpolate: stop the tail at 1/n
         if (1 - q < 1 / sorted.length && q < 1) continue
-        out.push({cdf: q, dataset, rate: quantile(sorted, q), resource})
+        out.push({cdf: q, dataset, rate: percentileOfSorted(sorted, q * 100), resource})
       }
     }
   }
