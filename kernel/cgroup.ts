@@ -431,7 +431,8 @@ export function enableV2Controllers(sys: CgroupSystem, rel: string): void {
   }
 }
 
-function parseKeyed(text: string): Record<string, number> {
+/** A cgroup file of "key value" lines (memory.stat, memory.events, cpu.stat) as numbers. */
+export function parseKeyed(text: string): Record<string, number> {
   const out: Record<string, number> = {}
   for (const line of text.split('\n')) {
     const [k, v] = line.trim().split(/\s+/)

@@ -7,7 +7,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Cgroup} from '../../kernel/cgroup.js'
+import {type Cgroup, parseKeyed} from '../../kernel/cgroup.js'
 import type {Notifier, NotifyEvent} from '../../kernel/notify.js'
 import type {ControlPlane, FastAction, Flavor, Signal} from './types.js'
 
@@ -248,14 +248,10 @@ export class CgroupPlane implements ControlPlane {
 }
 
 function readKeyed(file: string): Record<string, number> {
-  const out: Record<string, number> = {}
   try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [k, v] = line.trim().split(/\s+/)
-      if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v)
-    }
+    return parseKeyed(readFileSync(file, 'utf8'))
   } catch {
     // gone with the group
+    return {}
   }
-  return out
 }
