@@ -3,7 +3,7 @@
  * the pure parts they are built from (the run clock, process rows from events, argv quoting).
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -158,7 +158,16 @@ describe.skipIf(cgroupSkipReason !== null)('samplers on real cgroups', () => {
     held.go()
     const {code} = await held.exited
     expect(code).toBe(4)
-    // the background sleep is still there: stopping the group records its end too
+    // the background sleep is still there: stopping the group records its end too (once it has
+    // exec'd: killed earlier, it would be a forked sh that never ran sleep)
+    const comm = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      } catch {
+        return ''
+      }
+    }
+    for (let i = 0; i < 200 && !cg.pids().some((pid) => comm(pid) === 'sleep'); i++) await new Promise((res) => setTimeout(res, 10))
     await emptyGroup(cg)
     const r = await sampler.stop()
     expect(r.info.sampler).toBe('bpf+cgroupfs')
@@ -170,7 +179,7 @@ describe.skipIf(cgroupSkipReason !== null)('samplers on real cgroups', () => {
     expect(r.info.intervalMs).toBeGreaterThan(45)
     expect(r.info.intervalMs).toBeLessThan(55)
     const byComm = new Map(r.processes.map((p) => [p.comm, p]))
-    expect(byComm.get('sh')).toMatchObject({exit_code: 4, pid: held.child.pid, ppid: process.pid})
+    expect(r.processes.find((p) => p.pid === held.child.pid)).toMatchObject({exit_code: 4, pid: held.child.pid, ppid: process.pid})
     expect(byComm.get('sleep')).toMatchObject({exit_code: -9, ppid: held.child.pid})
     const alloc = byComm.get('sampler-workloa')!
     expect(alloc.argv).toBe(`${workload.bin} alloc 64 200 100`)
