@@ -259,6 +259,9 @@ export function normalizeResult(text: string, cwd: string | null, recordedCwd: s
     .replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, '')
     .replace(/\b\d+(\.\d+)?(s|ms| seconds?)\b/g, 'N$2')
     .replace(/\b\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\b/g, 'HH:MM')
+    // dates too (ls -l, git log): a recording replayed on another day is not a divergence
+    .replace(/\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2}\b/g, 'MON DD')
+    .replace(/\b\d{4}-\d{2}-\d{2}\b/g, 'YYYY-MM-DD')
     .replace(/\/tmp\/[\w.-]+/g, '/tmp/X')
     .replace(/\b(0x)?[0-9a-f]{7,40}\b/g, 'HASH')
   return t.replace(/\s+/g, ' ').trim()

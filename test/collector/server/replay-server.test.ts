@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {ReplayEvent, ReplayServer} from '../../../collector/replay-server.js'
+import {normalizeResult, ReplayEvent, ReplayServer} from '../../../collector/replay-server.js'
 import {loadSessionFile, parseSession} from '../../../collector/session.js'
 import {demoTasks} from '../../../datasets/catalog/demo.js'
 
@@ -55,6 +55,13 @@ async function start(sessions = [loadSessionFile(demoTasks().find((t) => t.id ==
 }
 
 describe('replay model server', () => {
+  it('compares tool results without the day they ran on (ls -l, ISO dates), but still their content', () => {
+    const rec = '-rw-r--r-- 1 root root 41 Nov 25 23:04 .gitignore\ncommit on 2026-11-25'
+    expect(normalizeResult('-rw-r--r-- 1 root root 41 Nov 26 00:27 .gitignore\ncommit on 2026-11-26', null, null)).toBe(normalizeResult(rec, null, null))
+    expect(normalizeResult('-rw-r--r-- 1 root root 42 Nov 26 00:27 .gitignore', null, null)).not.toBe(normalizeResult(rec, null, null))
+  })
+
+
   it('answers HEAD and streams the recorded turns in the Messages API event order', async () => {
     const {port, sessions} = await start()
     expect((await fetch(`http://127.0.0.1:${port}/`, {method: 'HEAD'})).status).toBe(200)
