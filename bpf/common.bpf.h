@@ -22,6 +22,8 @@ const volatile __u64 target_cgid = 0;
 const volatile __s32 target_level = 0;
 /* cgroup v2: the task's default-hierarchy cgroup; v1: its memory controller cgroup */
 const volatile bool use_dfl = false;
+/* rss.bpf.c is loaded: proc.bpf.c keeps rss_state in step (else it skips the map on every exec/exit) */
+const volatile bool rss_on = false;
 /* an AC_EV_RSS event each time a process's peak RSS grew by this much */
 const volatile __u64 rss_threshold_bytes = 8 << 20;
 const volatile __u32 page_shift = 12;

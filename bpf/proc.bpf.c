@@ -155,7 +155,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		len = 0;
 	e->argv_len = len;
 	/* a new image: its rss_stat peak starts over */
-	bpf_map_delete_elem(&rss_state, &tgid);
+	if (rss_on)
+		bpf_map_delete_elem(&rss_state, &tgid);
 
 	/* tool-call boundaries: a call root is a shell the agent's own child exec'd */
 	if (e->call_root)
@@ -225,7 +226,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	else
 		e->exit_code = p->exit_code;
 	e->flags |= AC_PF_EXITED;
-	rss = bpf_map_lookup_elem(&rss_state, &tgid);
+	rss = rss_on ? bpf_map_lookup_elem(&rss_state, &tgid) : NULL;
 	if (rss) {
 		e->peak_rss_bytes = rss->peak_bytes;
 		bpf_map_delete_elem(&rss_state, &tgid);

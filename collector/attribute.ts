@@ -29,7 +29,11 @@ function rowAt(rows: ProcessRow[] | undefined, at: ProcessRow): ProcessRow | und
 function kernelShells(processes: ProcessRow[], kindOf: (p: ProcessRow) => string | null): Map<ProcessRow, ProcessRow> | null {
   if (!processes.some((p) => p.call_root != null)) return null
   const byPid = new Map<number, ProcessRow[]>()
-  for (const p of processes) byPid.set(p.pid, [...(byPid.get(p.pid) ?? []), p])
+  for (const p of processes) {
+    const rows = byPid.get(p.pid)
+    if (rows) rows.push(p)
+    else byPid.set(p.pid, [p])
+  }
   const out = new Map<ProcessRow, ProcessRow>()
   for (const p of processes) {
     if (p.call_root == null) continue

@@ -126,6 +126,7 @@ struct Config {
   int32_t target_level = 0;
   bool use_dfl = false;
   uint64_t rss_threshold_bytes = 8ull << 20;
+  bool rss_on = false;
   uint32_t page_shift = 12;
   uint64_t wakeup_bytes = 0;
   uint32_t loadgen_tgid = 0;
@@ -140,6 +141,7 @@ void set_rodata(R *r, const Config &c) {
   r->target_level = c.target_level;
   r->use_dfl = c.use_dfl;
   r->rss_threshold_bytes = c.rss_threshold_bytes;
+  r->rss_on = c.rss_on;
   r->page_shift = c.page_shift;
   r->wakeup_bytes = c.wakeup_bytes;
   r->loadgen_tgid = c.loadgen_tgid;
@@ -449,6 +451,7 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Object opts = info[0].As<Napi::Object>();
     Config cfg = config_from(opts);
     std::set<std::string> objects = string_set(opts, "objects");
+    cfg.rss_on = objects.count("rss") > 0;
     std::set<std::string> simulate = string_set(opts, "simulateRefused");
     uint32_t rb_bytes = opts.Has("ringbufBytes") ? opts.Get("ringbufBytes").As<Napi::Number>().Uint32Value() : (8u << 20);
     deliver_ms_ = opts.Has("deliverMs") ? opts.Get("deliverMs").As<Napi::Number>().Int32Value() : 50;
