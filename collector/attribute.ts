@@ -25,9 +25,14 @@ function rowAt(rows: ProcessRow[] | undefined, at: ProcessRow): ProcessRow | und
   return best
 }
 
+/** Did the BPF sampler mark this run's tool calls in the kernel (proc.bpf.c call roots)? */
+export function kernelMarked(processes: ProcessRow[]): boolean {
+  return processes.some((p) => p.call_root != null)
+}
+
 /** Each process under a kernel-marked tool shell -> that shell (null: no marks in this run). */
 function kernelShells(processes: ProcessRow[], kindOf: (p: ProcessRow) => string | null): Map<ProcessRow, ProcessRow> | null {
-  if (!processes.some((p) => p.call_root != null)) return null
+  if (!kernelMarked(processes)) return null
   const byPid = new Map<number, ProcessRow[]>()
   for (const p of processes) {
     const rows = byPid.get(p.pid)

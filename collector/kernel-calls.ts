@@ -7,6 +7,7 @@
  * offsets between the two are summarised for runs.notes.
  */
 import {median} from '../analysis/stats.js'
+import {kernelMarked} from './attribute.js'
 import {categorizeBash} from '../datasets/formats/bash-category.js'
 import type {ProcessRow, ToolCallRow} from '../datasets/model.js'
 
@@ -20,7 +21,7 @@ export function kernelToolCalls(processes: ProcessRow[], transcriptCalls: ToolCa
   const byPid = new Map(processes.map((p) => [p.pid, p]))
   const isShell = (p: ProcessRow | undefined) => p !== undefined && toolShell(p.argv ?? p.comm ?? '') === 'Bash'
   // the BPF sampler marked each call's root in the kernel; else: shells whose parent is none
-  const marked = processes.some((p) => p.call_root != null)
+  const marked = kernelMarked(processes)
   const shells = processes
     .filter((p) => (marked ? p.call_root === p.pid && isShell(p) : isShell(p) && p.ppid !== null && p.ppid !== undefined && byPid.has(p.ppid) && !isShell(byPid.get(p.ppid))))
     .sort((a, b) => (a.start_us ?? 0) - (b.start_us ?? 0))
