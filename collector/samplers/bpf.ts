@@ -102,7 +102,7 @@ export class BpfSampler implements Sampler {
   }
 
   private decodeKept(): void {
-    const layout = this.tracer?.layout ?? this.layout
+    const layout = this.layout
     if (!layout) return
     const onEvent = (e: BpfEvent) => {
       if (e.kind === 'sample') this.builder.add(this.clock.monoToUs(e.tsNs), e.values)
